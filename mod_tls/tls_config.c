@@ -1,0 +1,340 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Directives and their merging. Values are checked where they are written,
+ * so that `apachectl -t` points at the offending line. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_log.h>
+
+#include "tls_config.h"
+#include "tls_cred.h"
+
+APLOG_USE_MODULE(tls);
+
+#define TLS_DEFAULT_PRIORITIES      "NORMAL"
+#define TLS_DEFAULT_HS_TIMEOUT      apr_time_from_sec(10)
+
+tls_srv_conf_t *tls_conf_srv_get(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &tls_module);
+}
+
+void *tls_conf_create_srv(apr_pool_t *p, server_rec *s)
+{
+    tls_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->s = s;
+    sc->engine = TLS_UNSET;
+    sc->protocols = TLS_UNSET;
+    sc->handshake_timeout = TLS_UNSET;
+    return sc;
+}
+
+#define MERGE(field, unset) (add->field != (unset) ? add->field : base->field)
+
+void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    tls_srv_conf_t *base = basev, *add = addv;
+    tls_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->s = add->s;
+    sc->engine = MERGE(engine, TLS_UNSET);
+    sc->engine_pos = add->engine != TLS_UNSET ? add->engine_pos : base->engine_pos;
+    sc->certs = MERGE(certs, NULL);
+    sc->priorities = MERGE(priorities, NULL);
+    sc->priorities_pos = add->priorities ? add->priorities_pos
+                                         : base->priorities_pos;
+    sc->protocols = MERGE(protocols, TLS_UNSET);
+    sc->handshake_timeout = MERGE(handshake_timeout, TLS_UNSET);
+    return sc;
+}
+
+void *tls_conf_create_dir(apr_pool_t *p, char *dir)
+{
+    (void)dir;
+    return apr_pcalloc(p, sizeof(tls_dir_conf_t));
+}
+
+void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    tls_dir_conf_t *base = basev, *add = addv;
+    tls_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    /* mod_ssl semantics: an absolute list replaces, +/- adjust the parent */
+    if (add->opts_set) {
+        *dc = *add;
+    }
+    else {
+        dc->opts_set = base->opts_set;
+        dc->opts = base->opts;
+        dc->opts_add = (base->opts_add & ~add->opts_del) | add->opts_add;
+        dc->opts_del = (base->opts_del & ~add->opts_add) | add->opts_del;
+    }
+    return dc;
+}
+
+int tls_conf_dir_opts(request_rec *r)
+{
+    tls_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &tls_module);
+
+    return dc ? ((dc->opts | dc->opts_add) & ~dc->opts_del) : 0;
+}
+
+apr_interval_time_t tls_conf_handshake_timeout(const tls_srv_conf_t *sc)
+{
+    return sc->handshake_timeout == TLS_UNSET ? TLS_DEFAULT_HS_TIMEOUT
+                                              : sc->handshake_timeout;
+}
+
+const char *tls_conf_pos_error(apr_pool_t *p, const tls_conf_pos_t *pos,
+                               const char *fmt, ...)
+{
+    va_list ap;
+    const char *msg;
+
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(p, fmt, ap);
+    va_end(ap);
+    if (!pos->file) {
+        return msg;
+    }
+    return apr_psprintf(p, "%s:%d: %s: %s", pos->file, pos->line,
+                        pos->directive, msg);
+}
+
+static void conf_pos_set(cmd_parms *cmd, tls_conf_pos_t *pos)
+{
+    pos->file = cmd->directive->filename;
+    pos->line = cmd->directive->line_num;
+    pos->directive = cmd->cmd->name;
+}
+
+static tls_srv_conf_t *cmd_srv_conf(cmd_parms *cmd)
+{
+    return tls_conf_srv_get(cmd->server);
+}
+
+static const char *set_engine(cmd_parms *cmd, void *dc, int flag)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+
+    (void)dc;
+    sc->engine = flag ? 1 : 0;
+    conf_pos_set(cmd, &sc->engine_pos);
+    return NULL;
+}
+
+static const char *add_certificate(cmd_parms *cmd, void *dc,
+                                   const char *cert_file, const char *key_file)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+    tls_cert_t *cert;
+    const char *err;
+
+    (void)dc;
+    if ((err = tls_cred_load(cmd, cert_file, key_file, &cert))) {
+        return err;
+    }
+    conf_pos_set(cmd, &cert->pos);
+    if (!sc->certs) {
+        sc->certs = apr_array_make(cmd->pool, 3, sizeof(tls_cert_t *));
+    }
+    APR_ARRAY_PUSH(sc->certs, tls_cert_t *) = cert;
+    return NULL;
+}
+
+static const char *check_priorities(apr_pool_t *p, const char *prio)
+{
+    gnutls_priority_t cache;
+    const char *err_pos = NULL;
+    int rv;
+
+    rv = gnutls_priority_init2(&cache, prio, &err_pos, 0);
+    if (rv < 0) {
+        if (rv == GNUTLS_E_INVALID_REQUEST && err_pos) {
+            return apr_psprintf(p, "invalid priority string '%s': "
+                                "error at '%s'", prio, err_pos);
+        }
+        return apr_psprintf(p, "invalid priority string '%s': %s", prio,
+                            gnutls_strerror(rv));
+    }
+    gnutls_priority_deinit(cache);
+    return NULL;
+}
+
+static const char *set_priorities(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+    const char *err;
+
+    (void)dc;
+    if ((err = check_priorities(cmd->pool, arg))) {
+        return err;
+    }
+    sc->priorities = arg;
+    conf_pos_set(cmd, &sc->priorities_pos);
+    return NULL;
+}
+
+static int protocol_bits(const char *name, int *plus)
+{
+    static const struct { const char *name; int bits; } names[] = {
+        { "all", TLS_PROTO_ALL },
+        { "TLSv1", TLS_PROTO_TLS1_0 },
+        { "TLSv1.0", TLS_PROTO_TLS1_0 },
+        { "TLSv1.1", TLS_PROTO_TLS1_1 },
+        { "TLSv1.2", TLS_PROTO_TLS1_2 },
+        { "TLSv1.3", TLS_PROTO_TLS1_3 },
+    };
+    apr_size_t len = strlen(name);
+    unsigned i;
+
+    *plus = (len > 1 && name[len - 1] == '+');
+    if (*plus) {
+        --len;
+    }
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
+        if (strlen(names[i].name) == len
+            && !strncasecmp(names[i].name, name, len)) {
+            return names[i].bits;
+        }
+    }
+    return 0;
+}
+
+/* mod_ssl syntax ("all -TLSv1.1", "-TLSv1.2") plus "TLSv1.2+" for "this
+ * version and newer"; the result narrows what the priorities allow. */
+static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+    int set = 0, first = 1;
+    const char *w;
+
+    (void)dc;
+    while (*(w = ap_getword_conf(cmd->temp_pool, &arg))) {
+        char action = (*w == '+' || *w == '-') ? *w++ : 0;
+        int plus, bits = protocol_bits(w, &plus);
+
+        if (!bits || (plus && action)) {
+            return apr_psprintf(cmd->pool, "unknown protocol '%s' (use all, "
+                                "TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, optionally "
+                                "with +/- in front or + after)", w);
+        }
+        if (plus) {
+            bits = TLS_PROTO_ALL & ~(bits - 1);
+        }
+        if (first && action == '-') {
+            set = TLS_PROTO_ALL;
+        }
+        set = action == '-' ? (set & ~bits) : (set | bits);
+        first = 0;
+    }
+    if (!(set & (TLS_PROTO_TLS1_2 | TLS_PROTO_TLS1_3))) {
+        return "no protocol left enabled (TLSv1.2 or TLSv1.3 is needed)";
+    }
+    sc->protocols = set;
+    return NULL;
+}
+
+static const char *set_handshake_timeout(cmd_parms *cmd, void *dc,
+                                         const char *arg)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+    char *end;
+    long secs;
+
+    (void)dc;
+    secs = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || secs < 0 || secs > 3600) {
+        return apr_psprintf(cmd->pool, "'%s' is not a number of seconds "
+                            "between 0 (no deadline) and 3600", arg);
+    }
+    sc->handshake_timeout = apr_time_from_sec(secs);
+    return NULL;
+}
+
+static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    static const struct { const char *name; int bit; } names[] = {
+        { "StdEnvVars", TLS_OPT_STD_ENV_VARS },
+        { "ExportCertData", TLS_OPT_EXPORT_CERT_DATA },
+        { "FakeBasicAuth", TLS_OPT_FAKE_BASIC_AUTH },
+    };
+    tls_dir_conf_t *dc = dcv;
+    const char *w;
+    unsigned i;
+
+    while (*(w = ap_getword_conf(cmd->temp_pool, &arg))) {
+        char action = (*w == '+' || *w == '-') ? *w++ : 0;
+        int bit = 0;
+
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
+            if (!strcasecmp(w, names[i].name)) {
+                bit = names[i].bit;
+            }
+        }
+        if (!bit) {
+            return apr_psprintf(cmd->pool, "unknown option '%s' (known: "
+                                "StdEnvVars, ExportCertData, FakeBasicAuth)",
+                                w);
+        }
+        if (action == '+') {
+            dc->opts_add |= bit;
+            dc->opts_del &= ~bit;
+        }
+        else if (action == '-') {
+            dc->opts_del |= bit;
+            dc->opts_add &= ~bit;
+        }
+        else {
+            if (!dc->opts_set) {
+                dc->opts = 0;
+                dc->opts_add = dc->opts_del = 0;
+            }
+            dc->opts_set = 1;
+            dc->opts |= bit;
+        }
+    }
+    return NULL;
+}
+
+const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc)
+{
+    static const struct { int bit; const char *name; } versions[] = {
+        { TLS_PROTO_TLS1_3, "+VERS-TLS1.3" },
+        { TLS_PROTO_TLS1_2, "+VERS-TLS1.2" },
+        { TLS_PROTO_TLS1_1, "+VERS-TLS1.1" },
+        { TLS_PROTO_TLS1_0, "+VERS-TLS1.0" },
+    };
+    const char *prio = sc->priorities ? sc->priorities : TLS_DEFAULT_PRIORITIES;
+    unsigned i;
+
+    if (sc->protocols == TLS_UNSET) {
+        return prio;
+    }
+    prio = apr_pstrcat(p, prio, ":-VERS-ALL", NULL);
+    for (i = 0; i < sizeof(versions) / sizeof(versions[0]); ++i) {
+        if (sc->protocols & versions[i].bit) {
+            prio = apr_pstrcat(p, prio, ":", versions[i].name, NULL);
+        }
+    }
+    return prio;
+}
+
+const command_rec tls_conf_cmds[] = {
+    AP_INIT_FLAG("TLSEngine", set_engine, NULL, RSRC_CONF,
+                 "on: connections to this server's addresses speak TLS"),
+    AP_INIT_TAKE12("TLSCertificate", add_certificate, NULL, RSRC_CONF,
+                   "certificate file (leaf first, then chain) and key file; "
+                   "key omitted: it is in the certificate file"),
+    AP_INIT_TAKE1("TLSPriorities", set_priorities, NULL, RSRC_CONF,
+                  "GnuTLS priority string"),
+    AP_INIT_RAW_ARGS("TLSProtocol", set_protocol, NULL, RSRC_CONF,
+                     "enabled protocol versions, e.g. 'TLSv1.2+' or "
+                     "'all -TLSv1.1'"),
+    AP_INIT_TAKE1("TLSHandshakeTimeout", set_handshake_timeout, NULL,
+                  RSRC_CONF, "seconds a TLS handshake may take (0: no limit)"),
+    AP_INIT_RAW_ARGS("TLSOptions", set_options, NULL, RSRC_CONF | OR_OPTIONS,
+                     "[+-]StdEnvVars, ExportCertData, FakeBasicAuth"),
+    { NULL }
+};

@@ -1,0 +1,274 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * A TLS connection's life: the GnuTLS session made at pre-connection, the
+ * handshake run before any protocol module reads, and the answer to a client
+ * that spoke plain HTTP to a TLS port. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_connection.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+#include "tls_conn.h"
+
+APLOG_USE_MODULE(tls);
+
+tls_conn_t *tls_conn_get(conn_rec *c)
+{
+    tls_conn_t *tc;
+
+    if (!c) {
+        return NULL;
+    }
+    tc = ap_get_module_config(c->conn_config, &tls_module);
+    if (!tc && c->master) {
+        tc = ap_get_module_config(c->master->conn_config, &tls_module);
+    }
+    return tc;
+}
+
+static apr_status_t session_free(void *data)
+{
+    gnutls_deinit(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
+                                tls_conn_t **ptc)
+{
+    tls_conn_t *tc = apr_pcalloc(c->pool, sizeof(*tc));
+    apr_interval_time_t timeout = tls_conf_handshake_timeout(sc);
+    int rv;
+
+    tc->c = c;
+    tc->s = c->base_server;
+    tc->sc = sc;
+    tc->state = TLS_CONN_NEW;
+    rv = gnutls_init(&tc->session, GNUTLS_SERVER);
+    if (rv < 0) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
+                      "cannot create TLS session: %s", gnutls_strerror(rv));
+        return APR_ENOMEM;
+    }
+    apr_pool_cleanup_register(c->pool, tc->session, session_free,
+                              apr_pool_cleanup_null);
+    if ((rv = gnutls_priority_set(tc->session, sc->prio)) < 0
+        || (rv = gnutls_credentials_set(tc->session, GNUTLS_CRD_CERTIFICATE,
+                                        sc->creds)) < 0) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
+                      "cannot set up TLS session: %s", gnutls_strerror(rv));
+        return APR_EGENERAL;
+    }
+    gnutls_certificate_server_set_request(tc->session, GNUTLS_CERT_IGNORE);
+    gnutls_handshake_set_timeout(tc->session,
+                                 (unsigned)apr_time_as_msec(timeout));
+    tls_io_bind(tc);
+    *ptc = tc;
+    return APR_SUCCESS;
+}
+
+static int tls_hook_pre_connection(conn_rec *c, void *csd)
+{
+    tls_srv_conf_t *sc;
+    tls_conn_t *tc;
+
+    (void)csd;
+    /* HTTP/2 streams ride on their connection's TLS; outgoing (proxy)
+     * connections are bound through ssl_bind_outgoing */
+    if (c->master || c->outgoing) {
+        return DECLINED;
+    }
+    sc = tls_conf_srv_get(c->base_server);
+    if (!sc || sc->engine != 1) {
+        return DECLINED;
+    }
+    if (conn_create(c, sc, &tc) != APR_SUCCESS) {
+        c->aborted = 1;
+        return DONE;
+    }
+    ap_set_module_config(c->conn_config, &tls_module, tc);
+    return OK;
+}
+
+/* A TLS record starts with a content type byte (22 for a handshake); a
+ * plain HTTP request starts with an upper-case method name. */
+static int looks_like_plain_http(tls_conn_t *tc)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(tc->raw_in);
+    const char *data;
+    apr_size_t len;
+
+    if (b == APR_BRIGADE_SENTINEL(tc->raw_in)
+        || apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS
+        || len == 0) {
+        return 0;
+    }
+    return data[0] >= 'A' && data[0] <= 'Z';
+}
+
+static apr_status_t handshake_failed(tls_conn_t *tc, int err, int timed_out,
+                                     apr_interval_time_t timeout)
+{
+    conn_rec *c = tc->c;
+
+    if (timed_out) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
+                      "TLS handshake timed out after %" APR_TIME_T_FMT
+                      " seconds (TLSHandshakeTimeout), closing the "
+                      "connection", apr_time_sec(timeout));
+    }
+    else if (tc->net_eof && APR_BRIGADE_EMPTY(tc->raw_in)
+             && err == GNUTLS_E_PREMATURE_TERMINATION) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
+                      "TLS handshake failed: the client closed the "
+                      "connection during the handshake");
+    }
+    else {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
+                      "TLS handshake failed: %s (%d), closing the connection",
+                      gnutls_strerror(err), err);
+        if (err != GNUTLS_E_PULL_ERROR && err != GNUTLS_E_PUSH_ERROR) {
+            gnutls_alert_send_appropriate(tc->session, err);
+        }
+    }
+    tls_io_send_out(tc, 1);
+    tc->state = TLS_CONN_FAILED;
+    c->keepalive = AP_CONN_CLOSE;
+    c->aborted = 1;
+    return APR_ECONNABORTED;
+}
+
+static void handshake_done(tls_conn_t *tc)
+{
+    char name[256];
+    size_t len = sizeof(name);
+    unsigned int type;
+
+    if (gnutls_server_name_get(tc->session, name, &len, &type, 0) == 0
+        && type == GNUTLS_NAME_DNS) {
+        tc->sni = apr_pstrmemdup(tc->c->pool, name, len);
+    }
+    tc->state = TLS_CONN_OPEN;
+    ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
+                  "TLS handshake done: %s, %s, SNI %s",
+                  gnutls_protocol_get_name(gnutls_protocol_get_version(
+                      tc->session)),
+                  gnutls_ciphersuite_get(tc->session),
+                  tc->sni ? tc->sni : "(none)");
+}
+
+/* Runs the handshake to its end, blocking, within TLSHandshakeTimeout:
+ * GnuTLS keeps the deadline across its reads, and the socket timeout stops
+ * any single read from outliving it. */
+static int run_handshake(tls_conn_t *tc, apr_interval_time_t timeout,
+                         int *timed_out)
+{
+    apr_time_t deadline = apr_time_now() + timeout;
+    int ret, spins = 0;
+
+    tc->block = APR_BLOCK_READ;
+    do {
+        ret = gnutls_handshake(tc->session);
+        if (ret == GNUTLS_E_TIMEDOUT
+            || APR_STATUS_IS_TIMEUP(tc->net_status)
+            || (timeout > 0 && apr_time_now() > deadline)) {
+            *timed_out = (ret < 0);
+            break;
+        }
+    } while (ret < 0 && ++spins < 10000
+             && (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED
+                 || ret == GNUTLS_E_WARNING_ALERT_RECEIVED));
+    return ret;
+}
+
+apr_status_t tls_conn_handshake(tls_conn_t *tc)
+{
+    apr_interval_time_t timeout = tls_conf_handshake_timeout(tc->sc);
+    apr_socket_t *sock = ap_get_conn_socket(tc->c);
+    apr_interval_time_t saved = 0;
+    apr_status_t rv;
+    int ret = GNUTLS_E_PREMATURE_TERMINATION, timed_out = 0;
+
+    if (tc->state != TLS_CONN_NEW) {
+        return tc->state == TLS_CONN_FAILED ? APR_ECONNABORTED : APR_SUCCESS;
+    }
+    if (sock && timeout > 0) {
+        apr_socket_timeout_get(sock, &saved);
+        apr_socket_timeout_set(sock, timeout);
+    }
+    rv = tls_io_read_raw(tc, APR_BLOCK_READ, AP_IOBUFSIZE);
+    if (rv == APR_SUCCESS && looks_like_plain_http(tc)) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, tc->c,
+                      "plain HTTP request on a TLS port, answering 400");
+        tc->state = TLS_CONN_PLAIN;
+    }
+    else if (APR_STATUS_IS_TIMEUP(rv)) {
+        timed_out = 1;
+    }
+    else if (rv == APR_SUCCESS) {
+        ret = run_handshake(tc, timeout, &timed_out);
+    }
+    if (sock && timeout > 0) {
+        apr_socket_timeout_set(sock, saved);
+    }
+    if (tc->state == TLS_CONN_PLAIN) {
+        return APR_SUCCESS;
+    }
+    if (ret < 0 || timed_out) {
+        if (APR_STATUS_IS_EOF(rv)) {
+            /* connected and closed: probes and health checks do this */
+            ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
+                          "client closed the connection before the TLS "
+                          "handshake");
+            tc->state = TLS_CONN_FAILED;
+            tc->c->aborted = 1;
+            return APR_ECONNABORTED;
+        }
+        return handshake_failed(tc, ret, timed_out, timeout);
+    }
+    handshake_done(tc);
+    return APR_SUCCESS;
+}
+
+static int tls_hook_process_connection(conn_rec *c)
+{
+    tls_conn_t *tc = ap_get_module_config(c->conn_config, &tls_module);
+
+    if (tc && tc->state == TLS_CONN_NEW
+        && tls_conn_handshake(tc) != APR_SUCCESS) {
+        return DONE;
+    }
+    return DECLINED;
+}
+
+static int tls_hook_post_read_request(request_rec *r)
+{
+    tls_conn_t *tc = ap_get_module_config(r->connection->conn_config,
+                                          &tls_module);
+
+    if (tc && tc->state == TLS_CONN_PLAIN) {
+        apr_table_setn(r->notes, "error-notes",
+                       "You are speaking plain HTTP to a TLS-enabled server "
+                       "port.<br />\nUse the https:// scheme to access this "
+                       "URL, please.<br />\n");
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return HTTP_BAD_REQUEST;
+    }
+    return DECLINED;
+}
+
+void tls_conn_register_hooks(apr_pool_t *p)
+{
+    /* the handshake must be over before mod_http2 or HTTP/1 reads */
+    static const char *const before[] = { "mod_http2.c", "http_core.c", NULL };
+
+    (void)p;
+    ap_hook_pre_connection(tls_hook_pre_connection, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+    ap_hook_process_connection(tls_hook_process_connection, NULL, before,
+                               APR_HOOK_FIRST);
+    ap_hook_post_read_request(tls_hook_post_read_request, NULL, NULL,
+                              APR_HOOK_FIRST);
+}

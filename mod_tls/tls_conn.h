@@ -1,0 +1,56 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+#ifndef TLS_CONN_H
+#define TLS_CONN_H
+
+#include <httpd.h>
+#include <util_filter.h>
+#include <gnutls/gnutls.h>
+
+#include "tls_config.h"
+
+typedef enum {
+    TLS_CONN_NEW,        /* filters in place, no byte read yet */
+    TLS_CONN_OPEN,       /* handshake done, application data flows */
+    TLS_CONN_PLAIN,      /* the client spoke plain HTTP: answer 400 in clear */
+    TLS_CONN_FAILED,     /* handshake or record layer failed: nothing flows */
+    TLS_CONN_CLOSED,     /* close_notify sent */
+} tls_conn_state_t;
+
+typedef struct tls_conn_t {
+    conn_rec *c;
+    server_rec *s;               /* the server whose TLS settings apply */
+    tls_srv_conf_t *sc;
+    gnutls_session_t session;
+    tls_conn_state_t state;
+
+    ap_filter_t *in_f;           /* our filters, whose ->next is the network */
+    ap_filter_t *out_f;
+    apr_bucket_brigade *raw_in;  /* ciphertext read, not yet taken by GnuTLS */
+    apr_bucket_brigade *plain_in;/* plaintext not yet taken by the reader */
+    apr_bucket_brigade *raw_out; /* ciphertext made, not yet passed down */
+    apr_size_t raw_out_len;
+    apr_read_type_e block;       /* how the current read may wait */
+    apr_status_t net_status;     /* the last failure seen below us */
+    int net_eof;
+    int corked;
+    const char *sni;             /* server name the client asked for */
+} tls_conn_t;
+
+/* The TLS state of a connection, following HTTP/2 streams to their
+ * connection; NULL when mod_tls does not serve it. */
+tls_conn_t *tls_conn_get(conn_rec *c);
+
+/* Runs the handshake if it has not run; APR_SUCCESS once it has succeeded
+ * (or the client spoke plain HTTP, which the request hook answers). */
+apr_status_t tls_conn_handshake(tls_conn_t *tc);
+
+void tls_conn_register_hooks(apr_pool_t *p);
+
+/* tls_io.c: the filters and GnuTLS's transport over them */
+void tls_io_register(apr_pool_t *p);
+void tls_io_bind(tls_conn_t *tc);
+apr_status_t tls_io_send_out(tls_conn_t *tc, int flush);
+apr_status_t tls_io_read_raw(tls_conn_t *tc, apr_read_type_e block,
+                             apr_off_t len);
+
+#endif /* TLS_CONN_H */

@@ -1,0 +1,338 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Certificates and keys: read and checked when the config is parsed, turned
+ * into GnuTLS credentials and priority caches once per configuration, and
+ * shared read-only by every connection. */
+#include <httpd.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_core.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+
+#include "tls_config.h"
+#include "tls_cred.h"
+
+APLOG_USE_MODULE(tls);
+
+#define TLS_EXPIRY_WARN_DAYS 30
+
+static int is_pkcs11(const char *key_file)
+{
+    return key_file && !strncmp(key_file, "pkcs11:", 7);
+}
+
+static apr_status_t wipe_datum(void *data)
+{
+    gnutls_datum_t *d = data;
+
+    if (d->data) {
+        gnutls_memset(d->data, 0, d->size);
+    }
+    return APR_SUCCESS;
+}
+
+/* Reads a whole file into pool memory, NUL-terminated for PEM parsers. */
+static const char *read_file(cmd_parms *cmd, const char *path,
+                             gnutls_datum_t *out)
+{
+    apr_file_t *fd;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    apr_size_t len;
+    char *buf;
+
+    rv = apr_file_open(&fd, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                       cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fd);
+    }
+    if (rv == APR_SUCCESS && fi.size > 10 * 1024 * 1024) {
+        apr_file_close(fd);
+        return apr_psprintf(cmd->pool, "'%s' is too large for a certificate "
+                            "or key file", path);
+    }
+    if (rv == APR_SUCCESS) {
+        len = (apr_size_t)fi.size;
+        buf = apr_palloc(cmd->pool, len + 1);
+        rv = apr_file_read_full(fd, buf, len, &len);
+        apr_file_close(fd);
+        buf[len] = '\0';
+        out->data = (unsigned char *)buf;
+        out->size = (unsigned int)len;
+    }
+    if (rv != APR_SUCCESS) {
+        char ebuf[256];
+        return apr_psprintf(cmd->pool, "cannot read '%s': %s", path,
+                            apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    return NULL;
+}
+
+/* Leaf expiry and subject, for the startup warning and messages. */
+static const char *inspect_leaf(cmd_parms *cmd, tls_cert_t *cert)
+{
+    gnutls_x509_crt_t crt;
+    gnutls_datum_t dn = { NULL, 0 };
+    int rv;
+
+    if ((rv = gnutls_x509_crt_init(&crt)) < 0) {
+        return gnutls_strerror(rv);
+    }
+    rv = gnutls_x509_crt_import(crt, &cert->cert_pem, GNUTLS_X509_FMT_PEM);
+    if (rv < 0) {
+        gnutls_x509_crt_deinit(crt);
+        return apr_psprintf(cmd->pool, "cannot parse certificate in '%s': %s",
+                            cert->cert_file, gnutls_strerror(rv));
+    }
+    cert->not_after = apr_time_from_sec(gnutls_x509_crt_get_expiration_time(crt));
+    if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+        cert->subject = apr_pstrmemdup(cmd->pool, (char *)dn.data, dn.size);
+        gnutls_free(dn.data);
+    }
+    gnutls_x509_crt_deinit(crt);
+    return NULL;
+}
+
+/* Adds a certificate and its key to credentials; the one place keys enter
+ * GnuTLS, both for the parse-time check and for the real credentials. */
+static int cred_add(gnutls_certificate_credentials_t creds,
+                    const tls_cert_t *cert)
+{
+    if (is_pkcs11(cert->key_file)) {
+        return gnutls_certificate_set_x509_key_file2(
+            creds, cert->cert_file, cert->key_file, GNUTLS_X509_FMT_PEM,
+            NULL, 0);
+    }
+    return gnutls_certificate_set_x509_key_mem2(
+        creds, &cert->cert_pem, &cert->key_pem, GNUTLS_X509_FMT_PEM, NULL, 0);
+}
+
+static const char *cred_add_error(apr_pool_t *p, const tls_cert_t *cert,
+                                  int rv)
+{
+    if (rv == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
+        return apr_psprintf(p, "the private key in '%s' does not belong to "
+                            "the certificate in '%s'", cert->key_file,
+                            cert->cert_file);
+    }
+    if (rv == GNUTLS_E_BASE64_DECODING_ERROR
+        || rv == GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR) {
+        return apr_psprintf(p, "no PEM private key found in '%s'",
+                            cert->key_file);
+    }
+    /* GnuTLS messages describe the failure, never the key material. */
+    return apr_psprintf(p, "cannot use certificate '%s' with key '%s': %s",
+                        cert->cert_file, cert->key_file, gnutls_strerror(rv));
+}
+
+const char *tls_cred_load(cmd_parms *cmd, const char *cert_file,
+                          const char *key_file, tls_cert_t **pcert)
+{
+    tls_cert_t *cert = apr_pcalloc(cmd->pool, sizeof(*cert));
+    gnutls_certificate_credentials_t creds;
+    const char *err;
+    int rv;
+
+    cert->cert_file = ap_server_root_relative(cmd->pool, cert_file);
+    if (!cert->cert_file) {
+        return apr_psprintf(cmd->pool, "invalid path '%s'", cert_file);
+    }
+    if (is_pkcs11(key_file)) {
+        cert->key_file = key_file;
+    }
+    else if (key_file) {
+        cert->key_file = ap_server_root_relative(cmd->pool, key_file);
+        if (!cert->key_file) {
+            return apr_psprintf(cmd->pool, "invalid path '%s'", key_file);
+        }
+    }
+    else {
+        cert->key_file = cert->cert_file;
+    }
+    if ((err = read_file(cmd, cert->cert_file, &cert->cert_pem))) {
+        return err;
+    }
+    if (!is_pkcs11(cert->key_file)) {
+        if ((err = read_file(cmd, cert->key_file, &cert->key_pem))) {
+            return err;
+        }
+        apr_pool_cleanup_register(cmd->pool, &cert->key_pem, wipe_datum,
+                                  apr_pool_cleanup_null);
+    }
+    if ((err = inspect_leaf(cmd, cert))) {
+        return err;
+    }
+    /* Loading into throw-away credentials checks the key matches. */
+    if ((rv = gnutls_certificate_allocate_credentials(&creds)) < 0) {
+        return gnutls_strerror(rv);
+    }
+    rv = cred_add(creds, cert);
+    gnutls_certificate_free_credentials(creds);
+    if (rv < 0) {
+        return cred_add_error(cmd->pool, cert, rv);
+    }
+    *pcert = cert;
+    return NULL;
+}
+
+static apr_status_t free_creds(void *data)
+{
+    gnutls_certificate_free_credentials(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t free_prio(void *data)
+{
+    gnutls_priority_deinit(data);
+    return APR_SUCCESS;
+}
+
+static void warn_expiry(server_rec *s, const tls_cert_t *cert)
+{
+    apr_time_t left = cert->not_after - apr_time_now();
+    char date[APR_RFC822_DATE_LEN];
+
+    if (left > apr_time_from_sec(TLS_EXPIRY_WARN_DAYS * 86400)) {
+        return;
+    }
+    apr_rfc822_date(date, cert->not_after);
+    if (left <= 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "certificate %s (%s) has expired on %s", cert->cert_file,
+                     cert->subject, date);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "certificate %s (%s) expires in %d days, on %s",
+                     cert->cert_file, cert->subject,
+                     (int)(apr_time_sec(left) / 86400), date);
+    }
+}
+
+static const char *setup_creds(apr_pool_t *p, server_rec *s,
+                               tls_srv_conf_t *sc)
+{
+    int i, rv;
+
+    if ((rv = gnutls_certificate_allocate_credentials(&sc->creds)) < 0) {
+        return gnutls_strerror(rv);
+    }
+    apr_pool_cleanup_register(p, sc->creds, free_creds, apr_pool_cleanup_null);
+    gnutls_certificate_set_flags(sc->creds, GNUTLS_CERTIFICATE_API_V2);
+    gnutls_certificate_set_known_dh_params(sc->creds, GNUTLS_SEC_PARAM_MEDIUM);
+    for (i = 0; i < sc->certs->nelts; ++i) {
+        const tls_cert_t *cert = APR_ARRAY_IDX(sc->certs, i, tls_cert_t *);
+
+        if ((rv = cred_add(sc->creds, cert)) < 0) {
+            return tls_conf_pos_error(p, &cert->pos, "%s",
+                                      cred_add_error(p, cert, rv));
+        }
+        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+            warn_expiry(s, cert);
+        }
+    }
+    return NULL;
+}
+
+static const char *setup_prio(apr_pool_t *p, tls_srv_conf_t *sc)
+{
+    const char *prio = tls_conf_priority_string(p, sc);
+    const char *err_pos = NULL;
+    int rv;
+
+    rv = gnutls_priority_init2(&sc->prio, prio, &err_pos, 0);
+    if (rv < 0) {
+        return tls_conf_pos_error(p, &sc->priorities_pos,
+                                  "invalid priorities '%s' (with TLSProtocol "
+                                  "applied): %s", prio, gnutls_strerror(rv));
+    }
+    apr_pool_cleanup_register(p, sc->prio, free_prio, apr_pool_cleanup_null);
+    return NULL;
+}
+
+const char *tls_cred_setup_server(apr_pool_t *p, server_rec *s,
+                                  tls_srv_conf_t *sc, tls_srv_conf_t *base)
+{
+    const char *err;
+
+    if (!sc->certs || sc->certs->nelts == 0) {
+        return tls_conf_pos_error(p, &sc->engine_pos,
+                                  "no TLSCertificate configured for %s:%d",
+                                  s->server_hostname, s->port);
+    }
+    /* vhosts that inherit everything share the main server's objects */
+    if (base && base != sc && base->creds && base->certs == sc->certs) {
+        sc->creds = base->creds;
+    }
+    else if ((err = setup_creds(p, s, sc))) {
+        return err;
+    }
+    if (base && base != sc && base->prio
+        && !strcmp(tls_conf_priority_string(p, base),
+                   tls_conf_priority_string(p, sc))) {
+        sc->prio = base->prio;
+    }
+    else if ((err = setup_prio(p, sc))) {
+        return err;
+    }
+    return NULL;
+}
+
+/* Runs every TLS server's setup; the first error ends it. */
+static const char *setup_all(apr_pool_t *p, server_rec *main_s)
+{
+    tls_srv_conf_t *base = tls_conf_srv_get(main_s);
+    const char *err;
+    server_rec *s;
+
+    for (s = main_s; s; s = s->next) {
+        tls_srv_conf_t *sc = tls_conf_srv_get(s);
+
+        if (sc->engine == 1
+            && (err = tls_cred_setup_server(p, s, sc, base))) {
+            return err;
+        }
+    }
+    return NULL;
+}
+
+static int tls_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *s)
+{
+    const char *err;
+
+    (void)plog; (void)ptemp;
+    if ((err = setup_all(pconf, s))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
+        return !OK;
+    }
+    ap_add_version_component(pconf, "mod_tls/" MOD_TLS_VERSION);
+    return OK;
+}
+
+/* `apachectl -t` does not run post_config, yet must fail on a TLS server
+ * that cannot start; the check runs in a pool thrown away after. */
+static void tls_hook_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    apr_pool_t *ptemp;
+    const char *err;
+
+    apr_pool_create(&ptemp, pconf);
+    err = setup_all(ptemp, s);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
+        exit(1);
+    }
+    apr_pool_destroy(ptemp);
+}
+
+void tls_cred_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_post_config(tls_hook_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(tls_hook_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,254 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The SSL_* request variables, under mod_ssl's names and in its formats,
+ * for ap_ssl_var_lookup users (mod_rewrite, mod_headers, mod_http2, ...)
+ * and for the CGI/SSI environment. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
+
+#include "tls_conn.h"
+#include "tls_vars.h"
+
+APLOG_USE_MODULE(tls);
+
+/* GnuTLS names TLS 1.2 suites the IANA way; mod_ssl users and mod_http2's
+ * H2ModernTLSOnly know OpenSSL's spelling. TLS 1.3 names are the same. */
+static const struct { const char *iana; const char *openssl; } suites[] = {
+    { "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256" },
+    { "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384" },
+    { "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256" },
+    { "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384" },
+    { "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305" },
+    { "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305" },
+    { "TLS_ECDHE_ECDSA_WITH_AES_128_CCM", "ECDHE-ECDSA-AES128-CCM" },
+    { "TLS_ECDHE_ECDSA_WITH_AES_256_CCM", "ECDHE-ECDSA-AES256-CCM" },
+    { "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256" },
+    { "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "ECDHE-ECDSA-AES256-SHA384" },
+    { "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256" },
+    { "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "ECDHE-RSA-AES256-SHA384" },
+    { "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA" },
+    { "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA" },
+    { "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA" },
+    { "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA" },
+    { "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "DHE-RSA-AES128-GCM-SHA256" },
+    { "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "DHE-RSA-AES256-GCM-SHA384" },
+    { "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "DHE-RSA-CHACHA20-POLY1305" },
+    { "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", "DHE-RSA-AES128-SHA256" },
+    { "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", "DHE-RSA-AES256-SHA256" },
+    { "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", "DHE-RSA-AES128-SHA" },
+    { "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", "DHE-RSA-AES256-SHA" },
+    { "TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256" },
+    { "TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384" },
+    { "TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256" },
+    { "TLS_RSA_WITH_AES_256_CBC_SHA256", "AES256-SHA256" },
+    { "TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA" },
+    { "TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA" },
+    { "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA" },
+};
+
+const char *tls_vars_cipher_name(apr_pool_t *p, const char *iana_name)
+{
+    unsigned i;
+
+    (void)p;
+    if (!iana_name) {
+        return "";
+    }
+    for (i = 0; i < sizeof(suites) / sizeof(suites[0]); ++i) {
+        if (!strcmp(suites[i].iana, iana_name)) {
+            return suites[i].openssl;
+        }
+    }
+    return iana_name;
+}
+
+static const char *protocol_name(gnutls_session_t session)
+{
+    switch (gnutls_protocol_get_version(session)) {
+    case GNUTLS_TLS1_0: return "TLSv1";
+    case GNUTLS_TLS1_1: return "TLSv1.1";
+    case GNUTLS_TLS1_2: return "TLSv1.2";
+    case GNUTLS_TLS1_3: return "TLSv1.3";
+    default: return "";
+    }
+}
+
+static const char *session_id_hex(apr_pool_t *p, gnutls_session_t session)
+{
+    gnutls_datum_t id = { NULL, 0 };
+    char *hex;
+    unsigned i;
+
+    if (gnutls_session_get_id2(session, &id) < 0 || id.size == 0) {
+        return "";
+    }
+    hex = apr_palloc(p, id.size * 2 + 1);
+    for (i = 0; i < id.size; ++i) {
+        apr_snprintf(hex + 2 * i, 3, "%02x", id.data[i]);
+    }
+    return hex;
+}
+
+static const char *cipher_key_bits(apr_pool_t *p, gnutls_session_t session)
+{
+    size_t size = gnutls_cipher_get_key_size(gnutls_cipher_get(session));
+
+    return apr_psprintf(p, "%d", (int)(size * 8));
+}
+
+typedef const char *tls_var_fn(apr_pool_t *p, tls_conn_t *tc);
+
+static const char *var_https(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)p; (void)tc;
+    return "on";
+}
+
+static const char *var_protocol(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)p;
+    return protocol_name(tc->session);
+}
+
+static const char *var_cipher(apr_pool_t *p, tls_conn_t *tc)
+{
+    return tls_vars_cipher_name(p, gnutls_ciphersuite_get(tc->session));
+}
+
+static const char *var_cipher_bits(apr_pool_t *p, tls_conn_t *tc)
+{
+    return cipher_key_bits(p, tc->session);
+}
+
+static const char *var_cipher_export(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)p; (void)tc;
+    return "false";
+}
+
+static const char *var_session_id(apr_pool_t *p, tls_conn_t *tc)
+{
+    return session_id_hex(p, tc->session);
+}
+
+static const char *var_resumed(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)p;
+    return gnutls_session_is_resumed(tc->session) ? "Resumed" : "Initial";
+}
+
+static const char *var_sni(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)p;
+    return tc->sni ? tc->sni : "";
+}
+
+static const char *var_secure_reneg(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)p;
+    return gnutls_safe_renegotiation_status(tc->session) ? "true" : "false";
+}
+
+static const char *var_compress(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)p; (void)tc;
+    return "NULL";
+}
+
+static const char *var_version_interface(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)p; (void)tc;
+    return "mod_tls/" MOD_TLS_VERSION;
+}
+
+static const char *var_version_library(apr_pool_t *p, tls_conn_t *tc)
+{
+    (void)tc;
+    return apr_pstrcat(p, "GnuTLS/", gnutls_check_version(NULL), NULL);
+}
+
+/* The connection-level variables; std marks those +StdEnvVars exports. */
+static const struct {
+    const char *name;
+    tls_var_fn *fn;
+    int std;
+} conn_vars[] = {
+    { "HTTPS", var_https, 0 },
+    { "SSL_TLS_SNI", var_sni, 0 },
+    { "SSL_PROTOCOL", var_protocol, 1 },
+    { "SSL_CIPHER", var_cipher, 1 },
+    { "SSL_CIPHER_EXPORT", var_cipher_export, 1 },
+    { "SSL_CIPHER_USEKEYSIZE", var_cipher_bits, 1 },
+    { "SSL_CIPHER_ALGKEYSIZE", var_cipher_bits, 1 },
+    { "SSL_SESSION_ID", var_session_id, 1 },
+    { "SSL_SESSION_RESUMED", var_resumed, 1 },
+    { "SSL_SECURE_RENEG", var_secure_reneg, 1 },
+    { "SSL_COMPRESS_METHOD", var_compress, 1 },
+    { "SSL_VERSION_INTERFACE", var_version_interface, 1 },
+    { "SSL_VERSION_LIBRARY", var_version_library, 1 },
+};
+
+#define N_CONN_VARS (sizeof(conn_vars) / sizeof(conn_vars[0]))
+
+static const char *tls_hook_var_lookup(apr_pool_t *p, server_rec *s,
+                                       conn_rec *c, request_rec *r,
+                                       const char *name)
+{
+    tls_conn_t *tc = tls_conn_get(c);
+    unsigned i;
+
+    (void)s; (void)r;
+    if (!tc || tc->state != TLS_CONN_OPEN || !name) {
+        return NULL;
+    }
+    for (i = 0; i < N_CONN_VARS; ++i) {
+        if (!strcmp(conn_vars[i].name, name)) {
+            return conn_vars[i].fn(p, tc);
+        }
+    }
+    /* ours to answer on our connections: unknown SSL_* names are empty */
+    return strncmp(name, "SSL_", 4) ? NULL : "";
+}
+
+static int tls_hook_conn_is_ssl(conn_rec *c)
+{
+    tls_conn_t *tc = tls_conn_get(c);
+
+    return (tc && tc->state == TLS_CONN_OPEN) ? OK : DECLINED;
+}
+
+static int tls_hook_fixups(request_rec *r)
+{
+    tls_conn_t *tc = tls_conn_get(r->connection);
+    int std = tls_conf_dir_opts(r) & TLS_OPT_STD_ENV_VARS;
+    unsigned i;
+
+    if (!tc || tc->state != TLS_CONN_OPEN) {
+        return DECLINED;
+    }
+    for (i = 0; i < N_CONN_VARS; ++i) {
+        const char *val;
+
+        if (conn_vars[i].std && !std) {
+            continue;
+        }
+        val = conn_vars[i].fn(r->pool, tc);
+        if (val && *val) {
+            apr_table_setn(r->subprocess_env, conn_vars[i].name, val);
+        }
+    }
+    return DECLINED;
+}
+
+void tls_vars_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_ssl_conn_is_ssl(tls_hook_conn_is_ssl, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_var_lookup(tls_hook_var_lookup, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(tls_hook_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+}
