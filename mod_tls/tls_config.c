@@ -114,6 +114,13 @@ static tls_srv_conf_t *cmd_srv_conf(cmd_parms *cmd)
     return tls_conf_srv_get(cmd->server);
 }
 
+/* httpd prints file and line; the message names the directive. */
+static const char *cmd_error(cmd_parms *cmd, const char *msg)
+{
+    return msg ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", msg, NULL)
+               : NULL;
+}
+
 static const char *set_engine(cmd_parms *cmd, void *dc, int flag)
 {
     tls_srv_conf_t *sc = cmd_srv_conf(cmd);
@@ -133,7 +140,7 @@ static const char *add_certificate(cmd_parms *cmd, void *dc,
 
     (void)dc;
     if ((err = tls_cred_load(cmd, cert_file, key_file, &cert))) {
-        return err;
+        return cmd_error(cmd, err);
     }
     conf_pos_set(cmd, &cert->pos);
     if (!sc->certs) {
@@ -169,7 +176,7 @@ static const char *set_priorities(cmd_parms *cmd, void *dc, const char *arg)
 
     (void)dc;
     if ((err = check_priorities(cmd->pool, arg))) {
-        return err;
+        return cmd_error(cmd, err);
     }
     sc->priorities = arg;
     conf_pos_set(cmd, &sc->priorities_pos);
@@ -216,9 +223,9 @@ static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
         int plus, bits = protocol_bits(w, &plus);
 
         if (!bits || (plus && action)) {
-            return apr_psprintf(cmd->pool, "unknown protocol '%s' (use all, "
-                                "TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, optionally "
-                                "with +/- in front or + after)", w);
+            return cmd_error(cmd, apr_psprintf(cmd->pool,
+                "unknown protocol '%s' (use all, TLSv1, TLSv1.1, TLSv1.2, "
+                "TLSv1.3, optionally with +/- in front or + after)", w));
         }
         if (plus) {
             bits = TLS_PROTO_ALL & ~(bits - 1);
@@ -230,7 +237,8 @@ static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
         first = 0;
     }
     if (!(set & (TLS_PROTO_TLS1_2 | TLS_PROTO_TLS1_3))) {
-        return "no protocol left enabled (TLSv1.2 or TLSv1.3 is needed)";
+        return cmd_error(cmd, "no protocol left enabled (TLSv1.2 or "
+                         "TLSv1.3 is needed)");
     }
     sc->protocols = set;
     return NULL;
@@ -246,8 +254,8 @@ static const char *set_handshake_timeout(cmd_parms *cmd, void *dc,
     (void)dc;
     secs = strtol(arg, &end, 10);
     if (*arg == '\0' || *end != '\0' || secs < 0 || secs > 3600) {
-        return apr_psprintf(cmd->pool, "'%s' is not a number of seconds "
-                            "between 0 (no deadline) and 3600", arg);
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a number "
+                         "of seconds between 0 (no deadline) and 3600", arg));
     }
     sc->handshake_timeout = apr_time_from_sec(secs);
     return NULL;
@@ -274,9 +282,9 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
             }
         }
         if (!bit) {
-            return apr_psprintf(cmd->pool, "unknown option '%s' (known: "
-                                "StdEnvVars, ExportCertData, FakeBasicAuth)",
-                                w);
+            return cmd_error(cmd, apr_psprintf(cmd->pool, "unknown option "
+                             "'%s' (known: StdEnvVars, ExportCertData, "
+                             "FakeBasicAuth)", w));
         }
         if (action == '+') {
             dc->opts_add |= bit;

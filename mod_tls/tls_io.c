@@ -203,8 +203,13 @@ static apr_status_t fill_tls(tls_conn_t *tc, apr_read_type_e block)
     ssize_t n;
 
     tc->block = block;
+    tc->net_status = APR_SUCCESS;
     for (;;) {
         n = gnutls_record_recv_packet(tc->session, &pkt);
+        if (!APR_BRIGADE_EMPTY(tc->raw_out)) {
+            /* a TLS 1.3 KeyUpdate or alert answered while reading */
+            tls_io_send_out(tc, 1);
+        }
         if (n > 0) {
             gnutls_packet_get(pkt, &data, NULL);
             APR_BRIGADE_INSERT_TAIL(tc->plain_in,
