@@ -27,6 +27,7 @@ void *tls_conf_create_srv(apr_pool_t *p, server_rec *s)
     sc->engine = TLS_UNSET;
     sc->protocols = TLS_UNSET;
     sc->handshake_timeout = TLS_UNSET;
+    sc->strict_sni = TLS_UNSET;
     return sc;
 }
 
@@ -46,6 +47,7 @@ void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
                                          : base->priorities_pos;
     sc->protocols = MERGE(protocols, TLS_UNSET);
     sc->handshake_timeout = MERGE(handshake_timeout, TLS_UNSET);
+    sc->strict_sni = MERGE(strict_sni, TLS_UNSET);
     return sc;
 }
 
@@ -128,6 +130,13 @@ static const char *set_engine(cmd_parms *cmd, void *dc, int flag)
     (void)dc;
     sc->engine = flag ? 1 : 0;
     conf_pos_set(cmd, &sc->engine_pos);
+    return NULL;
+}
+
+static const char *set_strict_sni(cmd_parms *cmd, void *dc, int flag)
+{
+    (void)dc;
+    cmd_srv_conf(cmd)->strict_sni = flag ? 1 : 0;
     return NULL;
 }
 
@@ -329,9 +338,47 @@ const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc)
     return prio;
 }
 
+static int same_certs(const apr_array_header_t *a,
+                      const apr_array_header_t *b)
+{
+    int i;
+
+    if (a == b) {
+        return 1;
+    }
+    if (!a || !b || a->nelts != b->nelts) {
+        return 0;
+    }
+    for (i = 0; i < a->nelts; ++i) {
+        const tls_cert_t *x = APR_ARRAY_IDX(a, i, tls_cert_t *);
+        const tls_cert_t *y = APR_ARRAY_IDX(b, i, tls_cert_t *);
+
+        if (x->cert_pem.size != y->cert_pem.size
+            || memcmp(x->cert_pem.data, y->cert_pem.data, x->cert_pem.size)
+            || strcmp(x->key_file, y->key_file)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int tls_conf_same_tls(apr_pool_t *p, const tls_srv_conf_t *a,
+                      const tls_srv_conf_t *b)
+{
+    if (a == b) {
+        return 1;
+    }
+    return (a->engine == 1) == (b->engine == 1)
+        && same_certs(a->certs, b->certs)
+        && !strcmp(tls_conf_priority_string(p, a),
+                   tls_conf_priority_string(p, b));
+}
+
 const command_rec tls_conf_cmds[] = {
     AP_INIT_FLAG("TLSEngine", set_engine, NULL, RSRC_CONF,
                  "on: connections to this server's addresses speak TLS"),
+    AP_INIT_FLAG("TLSStrictSNI", set_strict_sni, NULL, RSRC_CONF,
+                 "on: refuse handshakes that name no configured host"),
     AP_INIT_TAKE12("TLSCertificate", add_certificate, NULL, RSRC_CONF,
                    "certificate file (leaf first, then chain) and key file; "
                    "key omitted: it is in the certificate file"),

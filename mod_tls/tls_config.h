@@ -50,6 +50,7 @@ typedef struct tls_srv_conf_t {
     tls_conf_pos_t priorities_pos;
     int protocols;                    /* TLS_PROTO_* set, TLS_UNSET: from priorities */
     apr_interval_time_t handshake_timeout;  /* TLS_UNSET: default */
+    int strict_sni;                   /* TLS_UNSET, 0, 1 */
 
     /* made once in post_config, shared by every connection to this server */
     gnutls_certificate_credentials_t creds;
@@ -74,6 +75,11 @@ void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv);
 tls_srv_conf_t *tls_conf_srv_get(server_rec *s);
 int tls_conf_dir_opts(request_rec *r);
 apr_interval_time_t tls_conf_handshake_timeout(const tls_srv_conf_t *sc);
+
+/* Whether two servers negotiate TLS alike, so that a connection made for
+ * one may serve requests for the other. */
+int tls_conf_same_tls(apr_pool_t *p, const tls_srv_conf_t *a,
+                      const tls_srv_conf_t *b);
 
 /* The GnuTLS priority string this server uses: TLSPriorities + TLSProtocol. */
 const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc);

@@ -64,8 +64,31 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
     gnutls_certificate_server_set_request(tc->session, GNUTLS_CERT_IGNORE);
     gnutls_handshake_set_timeout(tc->session,
                                  (unsigned)apr_time_as_msec(timeout));
+    gnutls_session_set_ptr(tc->session, tc);
     tls_io_bind(tc);
+    tls_sni_bind(tc);
     *ptc = tc;
+    return APR_SUCCESS;
+}
+
+apr_status_t tls_conn_use_server(tls_conn_t *tc, server_rec *s)
+{
+    tls_srv_conf_t *sc = tls_conf_srv_get(s);
+    int rv;
+
+    if ((rv = gnutls_priority_set(tc->session, sc->prio)) < 0
+        || (rv = gnutls_credentials_set(tc->session, GNUTLS_CRD_CERTIFICATE,
+                                        sc->creds)) < 0) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, tc->c,
+                      "cannot switch TLS settings to %s: %s",
+                      s->server_hostname, gnutls_strerror(rv));
+        return APR_EGENERAL;
+    }
+    tc->s = s;
+    tc->sc = sc;
+    /* requests without Host, and this connection's log lines, belong to
+     * the vhost the client asked for */
+    tc->c->base_server = s;
     return APR_SUCCESS;
 }
 
@@ -140,16 +163,10 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err, int timed_out,
     return APR_ECONNABORTED;
 }
 
-static void handshake_done(tls_conn_t *tc)
+static apr_status_t handshake_done(tls_conn_t *tc)
 {
-    char name[256];
-    size_t len = sizeof(name);
-    unsigned int type;
+    apr_status_t rv;
 
-    if (gnutls_server_name_get(tc->session, name, &len, &type, 0) == 0
-        && type == GNUTLS_NAME_DNS) {
-        tc->sni = apr_pstrmemdup(tc->c->pool, name, len);
-    }
     tc->state = TLS_CONN_OPEN;
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
                   "TLS handshake done: %s, %s, SNI %s",
@@ -157,6 +174,14 @@ static void handshake_done(tls_conn_t *tc)
                       tc->session)),
                   gnutls_ciphersuite_get(tc->session),
                   tc->sni ? tc->sni : "(none)");
+    if ((rv = tls_alpn_switch(tc)) != APR_SUCCESS) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, rv, tc->c,
+                      "switching to the protocol negotiated by ALPN failed");
+        tc->state = TLS_CONN_FAILED;
+        tc->c->aborted = 1;
+        return APR_ECONNABORTED;
+    }
+    return APR_SUCCESS;
 }
 
 /* Runs the handshake to its end, blocking, within TLSHandshakeTimeout:
@@ -228,8 +253,7 @@ apr_status_t tls_conn_handshake(tls_conn_t *tc)
         }
         return handshake_failed(tc, ret, timed_out, timeout);
     }
-    handshake_done(tc);
-    return APR_SUCCESS;
+    return handshake_done(tc);
 }
 
 static int tls_hook_process_connection(conn_rec *c)
@@ -245,10 +269,15 @@ static int tls_hook_process_connection(conn_rec *c)
 
 static int tls_hook_post_read_request(request_rec *r)
 {
-    tls_conn_t *tc = ap_get_module_config(r->connection->conn_config,
-                                          &tls_module);
+    tls_conn_t *tc = tls_conn_get(r->connection);
 
-    if (tc && tc->state == TLS_CONN_PLAIN) {
+    if (!tc) {
+        return DECLINED;
+    }
+    if (tc->state == TLS_CONN_OPEN) {
+        return tls_sni_check_request(r, tc);
+    }
+    if (tc->state == TLS_CONN_PLAIN) {
         apr_table_setn(r->notes, "error-notes",
                        "You are speaking plain HTTP to a TLS-enabled server "
                        "port.<br />\nUse the https:// scheme to access this "

@@ -34,6 +34,7 @@ typedef struct tls_conn_t {
     int net_eof;
     int corked;
     const char *sni;             /* server name the client asked for */
+    apr_array_header_t *alpn_offered; /* the client's ALPN list, in order */
 } tls_conn_t;
 
 /* The TLS state of a connection, following HTTP/2 streams to their
@@ -45,6 +46,19 @@ tls_conn_t *tls_conn_get(conn_rec *c);
 apr_status_t tls_conn_handshake(tls_conn_t *tc);
 
 void tls_conn_register_hooks(apr_pool_t *p);
+
+/* Makes the connection use server s's TLS settings (SNI chose it). */
+apr_status_t tls_conn_use_server(tls_conn_t *tc, server_rec *s);
+
+/* tls_sni.c: the ClientHello picks the vhost; requests must fit it */
+void tls_sni_bind(tls_conn_t *tc);
+int tls_sni_check_request(request_rec *r, tls_conn_t *tc);
+
+/* tls_alpn.c: the ClientHello's ALPN list, httpd's choice, the switch */
+void tls_alpn_read_offer(tls_conn_t *tc, const unsigned char *data,
+                         unsigned size);
+int tls_alpn_select(tls_conn_t *tc);
+apr_status_t tls_alpn_switch(tls_conn_t *tc);
 
 /* tls_io.c: the filters and GnuTLS's transport over them */
 void tls_io_register(apr_pool_t *p);

@@ -203,7 +203,9 @@ static const char *tls_hook_var_lookup(apr_pool_t *p, server_rec *s,
     unsigned i;
 
     (void)s; (void)r;
-    if (!tc || tc->state != TLS_CONN_OPEN || !name) {
+    /* NEW too: mod_http2 asks while ALPN is being negotiated */
+    if (!tc || (tc->state != TLS_CONN_OPEN && tc->state != TLS_CONN_NEW)
+        || !name) {
         return NULL;
     }
     for (i = 0; i < N_CONN_VARS; ++i) {
@@ -219,7 +221,8 @@ static int tls_hook_conn_is_ssl(conn_rec *c)
 {
     tls_conn_t *tc = tls_conn_get(c);
 
-    return (tc && tc->state == TLS_CONN_OPEN) ? OK : DECLINED;
+    return (tc && (tc->state == TLS_CONN_OPEN || tc->state == TLS_CONN_NEW))
+           ? OK : DECLINED;
 }
 
 static int tls_hook_fixups(request_rec *r)

@@ -1,0 +1,70 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * ALPN: httpd's protocol modules (mod_http2) choose among what the client
+ * offers, through ap_select_protocol, and take the connection over through
+ * ap_switch_protocol once the handshake is done. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "tls_conn.h"
+
+APLOG_USE_MODULE(tls);
+
+/* The ALPN extension: a 2-byte length, then 1-byte-length prefixed names. */
+void tls_alpn_read_offer(tls_conn_t *tc, const unsigned char *data,
+                         unsigned size)
+{
+    unsigned off = 2, len;
+
+    tc->alpn_offered = apr_array_make(tc->c->pool, 3, sizeof(const char *));
+    while (size >= 2 && off < size) {
+        len = data[off++];
+        if (len == 0 || off + len > size) {
+            break;
+        }
+        APR_ARRAY_PUSH(tc->alpn_offered, const char *) =
+            apr_pstrmemdup(tc->c->pool, (const char *)data + off, len);
+        off += len;
+    }
+}
+
+/* Called once the vhost is known: let httpd pick, and offer only that. */
+int tls_alpn_select(tls_conn_t *tc)
+{
+    gnutls_datum_t proto;
+    const char *chosen;
+
+    if (!tc->alpn_offered || tc->alpn_offered->nelts == 0) {
+        return 0;
+    }
+    chosen = ap_select_protocol(tc->c, NULL, tc->s, tc->alpn_offered);
+    if (!chosen || !*chosen) {
+        return 0;
+    }
+    proto.data = (unsigned char *)chosen;
+    proto.size = (unsigned)strlen(chosen);
+    if (gnutls_alpn_set_protocols(tc->session, &proto, 1, 0) < 0) {
+        return GNUTLS_E_INTERNAL_ERROR;
+    }
+    return 0;
+}
+
+apr_status_t tls_alpn_switch(tls_conn_t *tc)
+{
+    gnutls_datum_t sel;
+    const char *proto;
+
+    if (gnutls_alpn_get_selected_protocol(tc->session, &sel) != 0) {
+        return APR_SUCCESS;
+    }
+    proto = apr_pstrmemdup(tc->c->pool, (const char *)sel.data, sel.size);
+    if (!strcmp(proto, ap_get_protocol(tc->c))) {
+        return APR_SUCCESS;
+    }
+    ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
+                  "ALPN: switching to protocol %s", proto);
+    return ap_switch_protocol(tc->c, NULL, tc->s, proto);
+}

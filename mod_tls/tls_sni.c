@@ -1,0 +1,178 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Name-based virtual hosts: the server name in the ClientHello picks the
+ * vhost whose certificates and settings the handshake uses, and requests
+ * on the connection must stay with vhosts that negotiate TLS alike. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_vhost.h>
+
+#include "tls_conn.h"
+
+APLOG_USE_MODULE(tls);
+
+static int name_in(const apr_array_header_t *names, const char *name,
+                   int wild)
+{
+    int i;
+
+    for (i = 0; names && i < names->nelts; ++i) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+
+        if (wild ? !ap_strcasecmp_match(name, n) : !strcasecmp(name, n)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int server_has_name(server_rec *s, const char *name)
+{
+    return (s->server_hostname && !strcasecmp(s->server_hostname, name))
+        || name_in(s->names, name, 0)
+        || name_in(s->wild_names, name, 1);
+}
+
+typedef struct {
+    const char *name;
+    server_rec *found;
+} sni_lookup_t;
+
+static int match_vhost(void *baton, conn_rec *c, server_rec *s)
+{
+    sni_lookup_t *lookup = baton;
+    tls_srv_conf_t *sc = tls_conf_srv_get(s);
+
+    (void)c;
+    if (sc->engine == 1 && server_has_name(s, lookup->name)) {
+        lookup->found = s;
+        return 1;
+    }
+    return 0;
+}
+
+/* The TLS vhost on this connection's address that has the name, or NULL. */
+static server_rec *find_vhost(conn_rec *c, const char *name)
+{
+    sni_lookup_t lookup = { name, NULL };
+
+    ap_vhost_iterate_given_conn(c, match_vhost, &lookup);
+    return lookup.found;
+}
+
+#define TLS_EXT_SERVER_NAME 0
+#define TLS_EXT_ALPN        16
+#define TLS_SNI_HOST_NAME   0
+
+/* server_name: a 2-byte list length, then entries of a type byte and a
+ * 2-byte-length prefixed name; only host_name entries exist in practice. */
+static void read_sni(tls_conn_t *tc, const unsigned char *data, unsigned size)
+{
+    unsigned off = 2, len;
+
+    while (off + 3 <= size) {
+        unsigned type = data[off];
+
+        len = ((unsigned)data[off + 1] << 8) | data[off + 2];
+        off += 3;
+        if (off + len > size) {
+            return;
+        }
+        if (type == TLS_SNI_HOST_NAME && len > 0) {
+            tc->sni = apr_pstrmemdup(tc->c->pool, (const char *)data + off,
+                                     len);
+            return;
+        }
+        off += len;
+    }
+}
+
+static int on_hello_ext(void *ctx, unsigned tls_id, const unsigned char *data,
+                        unsigned size)
+{
+    tls_conn_t *tc = ctx;
+
+    if (tls_id == TLS_EXT_SERVER_NAME) {
+        read_sni(tc, data, size);
+    }
+    else if (tls_id == TLS_EXT_ALPN) {
+        tls_alpn_read_offer(tc, data, size);
+    }
+    return 0;
+}
+
+/* Runs before GnuTLS processes the ClientHello, so that the vhost's
+ * priorities decide the version and suite, its certificates are the ones
+ * offered, and the ALPN answer is httpd's. */
+static int on_client_hello(gnutls_session_t session, unsigned htype,
+                           unsigned when, unsigned incoming,
+                           const gnutls_datum_t *msg)
+{
+    tls_conn_t *tc = gnutls_session_get_ptr(session);
+    server_rec *s = NULL;
+
+    (void)htype; (void)when;
+    if (!incoming) {
+        return 0;
+    }
+    tc->sni = NULL;
+    tc->alpn_offered = NULL;
+    if (gnutls_ext_raw_parse(tc, on_hello_ext, msg,
+                             GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO) < 0) {
+        return GNUTLS_E_UNEXPECTED_PACKET;
+    }
+    if (tc->sni) {
+        s = find_vhost(tc->c, tc->sni);
+    }
+    if (!s && tc->sc->strict_sni == 1) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, tc->c,
+                      "TLS handshake refused: %s%s%s names no virtual host "
+                      "here and TLSStrictSNI is on",
+                      tc->sni ? "server name '" : "the client sent no SNI",
+                      tc->sni ? tc->sni : "", tc->sni ? "'" : "");
+        return GNUTLS_E_UNRECOGNIZED_NAME;
+    }
+    if (s && s != tc->s && tls_conn_use_server(tc, s) != APR_SUCCESS) {
+        return GNUTLS_E_INTERNAL_ERROR;
+    }
+    return tls_alpn_select(tc);
+}
+
+void tls_sni_bind(tls_conn_t *tc)
+{
+    gnutls_handshake_set_hook_function(tc->session,
+                                       GNUTLS_HANDSHAKE_CLIENT_HELLO,
+                                       GNUTLS_HOOK_PRE, on_client_hello);
+}
+
+/* A request for another vhost than the handshake was made for is fine
+ * only if that vhost would have negotiated the same TLS; otherwise the
+ * client must open a connection for it (421), which keeps, say, a vhost
+ * with client certificates from being reached through another's. */
+int tls_sni_check_request(request_rec *r, tls_conn_t *tc)
+{
+    if (r->server == tc->s
+        || tls_conf_same_tls(r->pool, tls_conf_srv_get(r->server), tc->sc)) {
+        return DECLINED;
+    }
+    if (!tc->sni) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "421: the client sent no SNI, and the request for "
+                      "host '%s' needs other TLS settings than the default "
+                      "server %s:%u; a front proxy that omits SNI is the "
+                      "usual cause", r->hostname ? r->hostname : "",
+                      tc->s->server_hostname,
+                      (unsigned)tc->c->local_addr->port);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "421: request for host '%s' on a connection negotiated "
+                      "for SNI '%s', whose TLS settings differ",
+                      r->hostname ? r->hostname : "", tc->sni);
+    }
+    return HTTP_MISDIRECTED_REQUEST;
+}
