@@ -151,7 +151,8 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err, int timed_out,
     else {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
                       "TLS handshake failed: %s (%d), closing the connection",
-                      gnutls_strerror(err), err);
+                      tc->fail_reason ? tc->fail_reason : gnutls_strerror(err),
+                      err);
         if (err != GNUTLS_E_PULL_ERROR && err != GNUTLS_E_PUSH_ERROR) {
             gnutls_alert_send_appropriate(tc->session, err);
         }

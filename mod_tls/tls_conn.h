@@ -35,6 +35,7 @@ typedef struct tls_conn_t {
     int corked;
     const char *sni;             /* server name the client asked for */
     apr_array_header_t *alpn_offered; /* the client's ALPN list, in order */
+    const char *fail_reason;     /* why we ended the handshake ourselves */
 } tls_conn_t;
 
 /* The TLS state of a connection, following HTTP/2 streams to their

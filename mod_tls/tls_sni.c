@@ -129,11 +129,10 @@ static int on_client_hello(gnutls_session_t session, unsigned htype,
         s = find_vhost(tc->c, tc->sni);
     }
     if (!s && tc->sc->strict_sni == 1) {
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, tc->c,
-                      "TLS handshake refused: %s%s%s names no virtual host "
-                      "here and TLSStrictSNI is on",
-                      tc->sni ? "server name '" : "the client sent no SNI",
-                      tc->sni ? tc->sni : "", tc->sni ? "'" : "");
+        tc->fail_reason = tc->sni
+            ? apr_psprintf(tc->c->pool, "server name '%s' names no virtual "
+                           "host here, and TLSStrictSNI is on", tc->sni)
+            : "the client sent no server name (SNI), and TLSStrictSNI is on";
         return GNUTLS_E_UNRECOGNIZED_NAME;
     }
     if (s && s != tc->s && tls_conn_use_server(tc, s) != APR_SUCCESS) {
