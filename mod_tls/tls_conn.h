@@ -5,6 +5,7 @@
 #include <httpd.h>
 #include <util_filter.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "tls_config.h"
 
@@ -36,6 +37,7 @@ typedef struct tls_conn_t {
     const char *sni;             /* server name the client asked for */
     apr_array_header_t *alpn_offered; /* the client's ALPN list, in order */
     const char *fail_reason;     /* why we ended the handshake ourselves */
+    gnutls_x509_crt_t server_crt;/* ours, parsed when a variable asks */
 } tls_conn_t;
 
 /* The TLS state of a connection, following HTTP/2 streams to their

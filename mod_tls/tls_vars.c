@@ -11,6 +11,11 @@
 #include <http_request.h>
 #include <http_ssl.h>
 
+#include <ap_expr.h>
+#include <apr_optional.h>
+#include <mod_log_config.h>
+
+#include "tls_certvars.h"
 #include "tls_conn.h"
 #include "tls_vars.h"
 
@@ -195,6 +200,29 @@ static const struct {
 
 #define N_CONN_VARS (sizeof(conn_vars) / sizeof(conn_vars[0]))
 
+static gnutls_x509_crt_t server_crt(tls_conn_t *tc)
+{
+    if (!tc->server_crt && tc->state == TLS_CONN_OPEN) {
+        tc->server_crt = tls_certvars_parse(tc->c->pool,
+                                            gnutls_certificate_get_ours(
+                                                tc->session));
+    }
+    return tc->server_crt;
+}
+
+static const char *server_cert_var(apr_pool_t *p, tls_conn_t *tc,
+                                   const char *name)
+{
+    gnutls_x509_crt_t crt = server_crt(tc);
+    const char *v;
+
+    if (!crt) {
+        return "";
+    }
+    v = tls_certvars_get(p, crt, name);
+    return v ? v : "";
+}
+
 static const char *tls_hook_var_lookup(apr_pool_t *p, server_rec *s,
                                        conn_rec *c, request_rec *r,
                                        const char *name)
@@ -212,6 +240,9 @@ static const char *tls_hook_var_lookup(apr_pool_t *p, server_rec *s,
         if (!strcmp(conn_vars[i].name, name)) {
             return conn_vars[i].fn(p, tc);
         }
+    }
+    if (!strncmp(name, "SSL_SERVER_", 11)) {
+        return server_cert_var(p, tc, name + 11);
     }
     /* ours to answer on our connections: unknown SSL_* names are empty */
     return strncmp(name, "SSL_", 4) ? NULL : "";
@@ -245,12 +276,93 @@ static int tls_hook_fixups(request_rec *r)
             apr_table_setn(r->subprocess_env, conn_vars[i].name, val);
         }
     }
+    if (std && server_crt(tc)) {
+        tls_certvars_export(r->pool, server_crt(tc), "SSL_SERVER_",
+                            tls_conf_dir_opts(r) & TLS_OPT_EXPORT_CERT_DATA,
+                            r->subprocess_env);
+    }
     return DECLINED;
+}
+
+/* %{SSL_...} in ap_expr (Require expr, <If>, Header expr=): core knows
+ * only HTTPS. ap_ssl_var_lookup serves mod_ssl's connections too. */
+static const char *expr_var(ap_expr_eval_ctx_t *ctx, const void *data)
+{
+    const char *v = ap_ssl_var_lookup(ctx->p, ctx->s, ctx->c, ctx->r, data);
+
+    return v ? v : "";
+}
+
+static int tls_hook_expr_lookup(ap_expr_lookup_parms *parms)
+{
+    if (parms->type != AP_EXPR_FUNC_VAR || strncmp(parms->name, "SSL_", 4)) {
+        return DECLINED;
+    }
+    *parms->func = expr_var;
+    *parms->data = parms->name;
+    return OK;
+}
+
+/* %{VAR}x in LogFormat */
+static const char *log_var(request_rec *r, char *name)
+{
+    const char *v = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                                      name);
+
+    return (v && *v) ? v : NULL;
+}
+
+/* %{version|cipher|subjectdn|issuerdn|errcode|errstr}c, as mod_ssl */
+static const char *log_conn(request_rec *r, char *what)
+{
+    static const struct { const char *what, *var; } map[] = {
+        { "version", "SSL_PROTOCOL" },
+        { "cipher", "SSL_CIPHER" },
+        { "subjectdn", "SSL_CLIENT_S_DN" },
+        { "issuerdn", "SSL_CLIENT_I_DN" },
+    };
+    unsigned i;
+
+    if (!ap_ssl_conn_is_ssl(r->connection)) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); ++i) {
+        if (!strcmp(what, map[i].what)) {
+            return log_var(r, (char *)map[i].var);
+        }
+    }
+    if (!strcmp(what, "errcode")) {
+        return "-";
+    }
+    if (!strcmp(what, "errstr")) {
+        return log_var(r, "SSL_CLIENT_VERIFY_ERROR");
+    }
+    return NULL;
+}
+
+static int tls_hook_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp)
+{
+    APR_OPTIONAL_FN_TYPE(ap_register_log_handler) *reg =
+        APR_RETRIEVE_OPTIONAL_FN(ap_register_log_handler);
+
+    (void)plog; (void)ptemp;
+    if (reg) {
+        reg(pconf, "x", log_var, 0);
+        reg(pconf, "c", log_conn, 0);
+    }
+    return OK;
 }
 
 void tls_vars_register_hooks(apr_pool_t *p)
 {
+    static const char *const pre_log[] = { "mod_log_config.c", NULL };
+    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
+
     (void)p;
+    ap_hook_pre_config(tls_hook_pre_config, pre_log, NULL, APR_HOOK_MIDDLE);
+    ap_hook_expr_lookup(tls_hook_expr_lookup, NULL, before_ssl,
+                        APR_HOOK_MIDDLE);
     ap_hook_ssl_conn_is_ssl(tls_hook_conn_is_ssl, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_var_lookup(tls_hook_var_lookup, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(tls_hook_fixups, NULL, NULL, APR_HOOK_MIDDLE);

@@ -1,0 +1,22 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+#ifndef TLS_CERTVARS_H
+#define TLS_CERTVARS_H
+
+#include <httpd.h>
+#include <gnutls/x509.h>
+
+/* The value of a certificate variable, named as what follows
+ * "SSL_SERVER_" or "SSL_CLIENT_" (S_DN, S_DN_CN_1, V_END, SAN_DNS_0, ...);
+ * NULL when the name is no certificate variable. */
+const char *tls_certvars_get(apr_pool_t *p, gnutls_x509_crt_t crt,
+                             const char *name);
+
+/* Puts every variable of crt into t, each name prefixed ("SSL_CLIENT_");
+ * the PEM itself only with_pem. */
+void tls_certvars_export(apr_pool_t *p, gnutls_x509_crt_t crt,
+                         const char *prefix, int with_pem, apr_table_t *t);
+
+/* Parses DER into a certificate freed with pool p. */
+gnutls_x509_crt_t tls_certvars_parse(apr_pool_t *p, const gnutls_datum_t *der);
+
+#endif /* TLS_CERTVARS_H */
