@@ -37,6 +37,7 @@ typedef struct {
     gnutls_datum_t cert_pem;    /* leaf first, then its chain */
     gnutls_datum_t key_pem;     /* empty for a pkcs11: key */
     apr_time_t not_after;       /* leaf expiry */
+    int preference;             /* lower is offered first: by key type */
     const char *subject;        /* leaf subject, for messages */
     tls_conf_pos_t pos;
 } tls_cert_t;

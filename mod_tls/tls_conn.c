@@ -148,6 +148,11 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err, int timed_out,
                       "TLS handshake failed: the client closed the "
                       "connection during the handshake");
     }
+    else if (err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
+                      "TLS handshake failed: the client sent the alert '%s'",
+                      gnutls_alert_get_name(gnutls_alert_get(tc->session)));
+    }
     else {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
                       "TLS handshake failed: %s (%d), closing the connection",
@@ -289,6 +294,21 @@ static int tls_hook_post_read_request(request_rec *r)
     return DECLINED;
 }
 
+/* Self-referencing URLs (redirects, REQUEST_SCHEME) say https. */
+static const char *tls_hook_http_scheme(const request_rec *r)
+{
+    tls_conn_t *tc = tls_conn_get(r->connection);
+
+    return (tc && tc->state == TLS_CONN_OPEN) ? "https" : NULL;
+}
+
+static apr_port_t tls_hook_default_port(const request_rec *r)
+{
+    tls_conn_t *tc = tls_conn_get(r->connection);
+
+    return (tc && tc->state == TLS_CONN_OPEN) ? 443 : 0;
+}
+
 void tls_conn_register_hooks(apr_pool_t *p)
 {
     /* the handshake must be over before mod_http2 or HTTP/1 reads */
@@ -301,4 +321,6 @@ void tls_conn_register_hooks(apr_pool_t *p)
                                APR_HOOK_FIRST);
     ap_hook_post_read_request(tls_hook_post_read_request, NULL, NULL,
                               APR_HOOK_FIRST);
+    ap_hook_http_scheme(tls_hook_http_scheme, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_default_port(tls_hook_default_port, NULL, NULL, APR_HOOK_MIDDLE);
 }

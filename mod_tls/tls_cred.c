@@ -72,6 +72,22 @@ static const char *read_file(cmd_parms *cmd, const char *path,
     return NULL;
 }
 
+/* GnuTLS offers the first certificate a client can use, so the order of
+ * the TLSCertificate lines would decide. Ordering by key type gives every
+ * client the best one it supports, whatever the order: ECDSA (fast, all
+ * modern clients), then Ed25519, then RSA for the rest. */
+static int key_preference(int pk)
+{
+    switch (pk) {
+    case GNUTLS_PK_ECDSA: return 0;
+    case GNUTLS_PK_EDDSA_ED25519: return 1;
+    case GNUTLS_PK_EDDSA_ED448: return 2;
+    case GNUTLS_PK_RSA_PSS: return 3;
+    case GNUTLS_PK_RSA: return 4;
+    default: return 5;
+    }
+}
+
 /* Leaf expiry and subject, for the startup warning and messages. */
 static const char *inspect_leaf(cmd_parms *cmd, tls_cert_t *cert)
 {
@@ -89,6 +105,8 @@ static const char *inspect_leaf(cmd_parms *cmd, tls_cert_t *cert)
                             cert->cert_file, gnutls_strerror(rv));
     }
     cert->not_after = apr_time_from_sec(gnutls_x509_crt_get_expiration_time(crt));
+    cert->preference = key_preference(
+        gnutls_x509_crt_get_pk_algorithm(crt, NULL));
     if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
         cert->subject = apr_pstrmemdup(cmd->pool, (char *)dn.data, dn.size);
         gnutls_free(dn.data);
@@ -213,9 +231,22 @@ static void warn_expiry(server_rec *s, const tls_cert_t *cert)
     }
 }
 
+static int by_preference(const void *a, const void *b)
+{
+    const tls_cert_t *x = *(tls_cert_t *const *)a;
+    const tls_cert_t *y = *(tls_cert_t *const *)b;
+
+    if (x->preference != y->preference) {
+        return x->preference - y->preference;
+    }
+    /* same key type: keep the config's order */
+    return x->pos.line - y->pos.line;
+}
+
 static const char *setup_creds(apr_pool_t *p, server_rec *s,
                                tls_srv_conf_t *sc)
 {
+    apr_array_header_t *certs = apr_array_copy(p, sc->certs);
     int i, rv;
 
     if ((rv = gnutls_certificate_allocate_credentials(&sc->creds)) < 0) {
@@ -224,8 +255,10 @@ static const char *setup_creds(apr_pool_t *p, server_rec *s,
     apr_pool_cleanup_register(p, sc->creds, free_creds, apr_pool_cleanup_null);
     gnutls_certificate_set_flags(sc->creds, GNUTLS_CERTIFICATE_API_V2);
     gnutls_certificate_set_known_dh_params(sc->creds, GNUTLS_SEC_PARAM_MEDIUM);
-    for (i = 0; i < sc->certs->nelts; ++i) {
-        const tls_cert_t *cert = APR_ARRAY_IDX(sc->certs, i, tls_cert_t *);
+    qsort(certs->elts, (size_t)certs->nelts, sizeof(tls_cert_t *),
+          by_preference);
+    for (i = 0; i < certs->nelts; ++i) {
+        const tls_cert_t *cert = APR_ARRAY_IDX(certs, i, tls_cert_t *);
 
         if ((rv = cred_add(sc->creds, cert)) < 0) {
             return tls_conf_pos_error(p, &cert->pos, "%s",
