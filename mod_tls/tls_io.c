@@ -274,6 +274,22 @@ static apr_status_t fill(tls_conn_t *tc, apr_read_type_e block)
                                        : fill_tls(tc, block);
 }
 
+/* Whether no plaintext waits: splitting a line at a bucket's end leaves
+ * empty buckets behind, which must not count as data. */
+static int plain_empty(tls_conn_t *tc)
+{
+    apr_bucket *b;
+
+    while (!APR_BRIGADE_EMPTY(tc->plain_in)) {
+        b = APR_BRIGADE_FIRST(tc->plain_in);
+        if (b->length != 0) {
+            return 0;
+        }
+        apr_bucket_delete(b);
+    }
+    return 1;
+}
+
 /* Moves (or, to peek, copies) up to len bytes from plain_in into bb. */
 static apr_status_t hand_over(tls_conn_t *tc, apr_bucket_brigade *bb,
                               apr_off_t len, int copy)
@@ -325,7 +341,7 @@ static apr_status_t read_line(tls_conn_t *tc, apr_bucket_brigade *bb,
     apr_status_t rv;
 
     for (;;) {
-        if (!APR_BRIGADE_EMPTY(tc->plain_in)) {
+        if (!plain_empty(tc)) {
             rv = apr_brigade_split_line(bb, tc->plain_in, block,
                                         HUGE_STRING_LEN - got);
             if (rv != APR_SUCCESS) {
@@ -352,7 +368,7 @@ static apr_status_t eat_crlf(tls_conn_t *tc)
     apr_size_t len, i;
     apr_bucket *b;
 
-    if (APR_BRIGADE_EMPTY(tc->plain_in)) {
+    if (plain_empty(tc)) {
         fill(tc, APR_NONBLOCK_READ);
     }
     while (!APR_BRIGADE_EMPTY(tc->plain_in)) {
@@ -397,8 +413,7 @@ static apr_status_t tls_filter_in(ap_filter_t *f, apr_bucket_brigade *bb,
         return read_line(tc, bb, block);
     case AP_MODE_READBYTES:
     case AP_MODE_SPECULATIVE:
-        if (APR_BRIGADE_EMPTY(tc->plain_in)
-            && (rv = fill(tc, block)) != APR_SUCCESS) {
+        if (plain_empty(tc) && (rv = fill(tc, block)) != APR_SUCCESS) {
             return rv;
         }
         return hand_over(tc, bb, readbytes, mode == AP_MODE_SPECULATIVE);
