@@ -18,6 +18,7 @@ static void tls_register_hooks(apr_pool_t *p)
     tls_io_register(p);
     tls_conn_register_hooks(p);
     tls_vars_register_hooks(p);
+    tls_authz_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(tls) = {

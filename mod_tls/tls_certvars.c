@@ -484,6 +484,44 @@ void tls_certvars_export(apr_pool_t *p, gnutls_x509_crt_t crt,
     }
 }
 
+const char *tls_certvars_pem(apr_pool_t *p, const gnutls_datum_t *der)
+{
+    gnutls_datum_t out = { NULL, 0 };
+    const char *pem;
+
+    if (gnutls_pem_base64_encode2("CERTIFICATE", der, &out) < 0) {
+        return "";
+    }
+    pem = apr_pstrmemdup(p, (const char *)out.data, out.size);
+    gnutls_free(out.data);
+    return pem;
+}
+
+const char *tls_certvars_legacy_dn(apr_pool_t *p, gnutls_x509_crt_t crt)
+{
+    gnutls_x509_dn_t dn;
+    apr_array_header_t *entries;
+    const char *s = "";
+    int i;
+
+    if (gnutls_x509_crt_get_subject(crt, &dn) < 0) {
+        return "";
+    }
+    entries = dn_entries(p, dn);
+    for (i = 0; i < entries->nelts; ++i) {
+        const dn_entry_t *e = &APR_ARRAY_IDX(entries, i, dn_entry_t);
+        const dn_attr_t *a = dn_attr_by_oid(&e->ava.oid);
+        apr_array_header_t *v = value_utf8(p, &e->ava);
+
+        APR_ARRAY_PUSH(v, char) = '\0';
+        s = apr_pstrcat(p, s, "/", a ? a->name
+                        : apr_pstrmemdup(p, (const char *)e->ava.oid.data,
+                                         oid_len(&e->ava.oid)),
+                        "=", v->elts, NULL);
+    }
+    return s;
+}
+
 static apr_status_t crt_free(void *data)
 {
     gnutls_x509_crt_deinit(data);

@@ -16,6 +16,13 @@ const char *tls_certvars_get(apr_pool_t *p, gnutls_x509_crt_t crt,
 void tls_certvars_export(apr_pool_t *p, gnutls_x509_crt_t crt,
                          const char *prefix, int with_pem, apr_table_t *t);
 
+/* PEM text of a DER certificate. */
+const char *tls_certvars_pem(apr_pool_t *p, const gnutls_datum_t *der);
+
+/* mod_ssl's legacy one-line subject ("/C=DE/O=Org/CN=Name"), which
+ * FakeBasicAuth uses as user name. */
+const char *tls_certvars_legacy_dn(apr_pool_t *p, gnutls_x509_crt_t crt);
+
 /* Parses DER into a certificate freed with pool p. */
 gnutls_x509_crt_t tls_certvars_parse(apr_pool_t *p, const gnutls_datum_t *der);
 

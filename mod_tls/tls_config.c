@@ -5,6 +5,7 @@
 #include <httpd.h>
 #include <apr_strings.h>
 #include <http_log.h>
+#include <apr_lib.h>
 
 #include "tls_config.h"
 #include "tls_cred.h"
@@ -28,6 +29,8 @@ void *tls_conf_create_srv(apr_pool_t *p, server_rec *s)
     sc->protocols = TLS_UNSET;
     sc->handshake_timeout = TLS_UNSET;
     sc->strict_sni = TLS_UNSET;
+    sc->client_mode = TLS_CLIENT_UNSET;
+    sc->verify_depth = TLS_UNSET;
     return sc;
 }
 
@@ -48,13 +51,22 @@ void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->protocols = MERGE(protocols, TLS_UNSET);
     sc->handshake_timeout = MERGE(handshake_timeout, TLS_UNSET);
     sc->strict_sni = MERGE(strict_sni, TLS_UNSET);
+    sc->client_mode = MERGE(client_mode, TLS_CLIENT_UNSET);
+    sc->client_ca = MERGE(client_ca, NULL);
+    sc->client_crl = MERGE(client_crl, NULL);
+    sc->verify_depth = MERGE(verify_depth, TLS_UNSET);
+    sc->key_purpose = MERGE(key_purpose, NULL);
     return sc;
 }
 
 void *tls_conf_create_dir(apr_pool_t *p, char *dir)
 {
+    tls_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
     (void)dir;
-    return apr_pcalloc(p, sizeof(tls_dir_conf_t));
+    dc->client_mode = TLS_CLIENT_UNSET;
+    dc->verify_depth = TLS_UNSET;
+    return dc;
 }
 
 void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
@@ -63,8 +75,14 @@ void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
     tls_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
 
     /* mod_ssl semantics: an absolute list replaces, +/- adjust the parent */
+    dc->client_mode = MERGE(client_mode, TLS_CLIENT_UNSET);
+    dc->verify_depth = MERGE(verify_depth, TLS_UNSET);
+    dc->user_name = MERGE(user_name, NULL);
     if (add->opts_set) {
-        *dc = *add;
+        dc->opts_set = 1;
+        dc->opts = add->opts;
+        dc->opts_add = add->opts_add;
+        dc->opts_del = add->opts_del;
     }
     else {
         dc->opts_set = base->opts_set;
@@ -75,9 +93,30 @@ void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
     return dc;
 }
 
+tls_dir_conf_t *tls_conf_dir_get(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &tls_module);
+}
+
+tls_client_mode_t tls_conf_client_mode(const tls_srv_conf_t *sc)
+{
+    return sc->client_mode == TLS_CLIENT_UNSET ? TLS_CLIENT_NONE
+                                               : sc->client_mode;
+}
+
+int tls_conf_verify_depth(const tls_srv_conf_t *sc)
+{
+    return sc->verify_depth == TLS_UNSET ? 1 : sc->verify_depth;
+}
+
+const char *tls_conf_key_purpose(const tls_srv_conf_t *sc)
+{
+    return sc->key_purpose ? sc->key_purpose : "1.3.6.1.5.5.7.3.2";
+}
+
 int tls_conf_dir_opts(request_rec *r)
 {
-    tls_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &tls_module);
+    tls_dir_conf_t *dc = tls_conf_dir_get(r);
 
     return dc ? ((dc->opts | dc->opts_add) & ~dc->opts_del) : 0;
 }
@@ -270,6 +309,108 @@ static const char *set_handshake_timeout(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+static const char *set_client_certificate(cmd_parms *cmd, void *dcv,
+                                          const char *arg)
+{
+    static const struct { const char *name; tls_client_mode_t mode; } modes[] = {
+        { "none", TLS_CLIENT_NONE },
+        { "optional", TLS_CLIENT_OPTIONAL },
+        { "require", TLS_CLIENT_REQUIRE },
+        { "optional_no_ca", TLS_CLIENT_OPTIONAL_NO_CA },
+    };
+    tls_dir_conf_t *dc = dcv;
+    unsigned i;
+
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); ++i) {
+        if (!strcasecmp(arg, modes[i].name)) {
+            /* in a vhost: the handshake asks; in a directory: the request */
+            if (cmd->path) {
+                dc->client_mode = modes[i].mode;
+            }
+            else {
+                cmd_srv_conf(cmd)->client_mode = modes[i].mode;
+            }
+            return NULL;
+        }
+    }
+    return cmd_error(cmd, apr_psprintf(cmd->pool, "unknown mode '%s' (use "
+                     "none, optional, require or optional_no_ca)", arg));
+}
+
+static const char *set_client_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    const char *err;
+
+    (void)dc;
+    if ((err = tls_cred_check_pem_file(cmd->pool, path, cmd->info != NULL))) {
+        return cmd_error(cmd, err);
+    }
+    if (cmd->info) {
+        sc->client_crl = path;
+    }
+    else {
+        sc->client_ca = path;
+    }
+    return NULL;
+}
+
+static const char *set_verify_depth(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tls_dir_conf_t *dc = dcv;
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    if (*arg == '\0' || *end != '\0' || n < 0 || n > 100) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a depth "
+                         "between 0 and 100", arg));
+    }
+    if (cmd->path) {
+        dc->verify_depth = (int)n;
+    }
+    else {
+        cmd_srv_conf(cmd)->verify_depth = (int)n;
+    }
+    return NULL;
+}
+
+static const char *set_key_purpose(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *oid = arg;
+    const char *p;
+
+    (void)dc;
+    if (!strcasecmp(arg, "clientAuth")) {
+        oid = "1.3.6.1.5.5.7.3.2";
+    }
+    else if (!strcasecmp(arg, "any")) {
+        oid = "any";
+    }
+    else {
+        for (p = arg; *p && (apr_isdigit(*p) || *p == '.'); ++p)
+            ;
+        if (*p || !apr_isdigit(*arg)) {
+            return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is neither "
+                             "clientAuth, any, nor a dotted OID", arg));
+        }
+    }
+    cmd_srv_conf(cmd)->key_purpose = oid;
+    return NULL;
+}
+
+static const char *set_user_name(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tls_dir_conf_t *dc = dcv;
+
+    if (strncmp(arg, "SSL_", 4)) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is no SSL_* "
+                         "variable", arg));
+    }
+    dc->user_name = arg;
+    return NULL;
+}
+
 static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
 {
     static const struct { const char *name; int bit; } names[] = {
@@ -370,6 +511,13 @@ int tls_conf_same_tls(apr_pool_t *p, const tls_srv_conf_t *a,
     }
     return (a->engine == 1) == (b->engine == 1)
         && same_certs(a->certs, b->certs)
+        && tls_conf_client_mode(a) == tls_conf_client_mode(b)
+        && tls_conf_verify_depth(a) == tls_conf_verify_depth(b)
+        && !strcmp(tls_conf_key_purpose(a), tls_conf_key_purpose(b))
+        && !apr_strnatcmp(a->client_ca ? a->client_ca : "",
+                          b->client_ca ? b->client_ca : "")
+        && !apr_strnatcmp(a->client_crl ? a->client_crl : "",
+                          b->client_crl ? b->client_crl : "")
         && !strcmp(tls_conf_priority_string(p, a),
                    tls_conf_priority_string(p, b));
 }
@@ -389,6 +537,21 @@ const command_rec tls_conf_cmds[] = {
                      "'all -TLSv1.1'"),
     AP_INIT_TAKE1("TLSHandshakeTimeout", set_handshake_timeout, NULL,
                   RSRC_CONF, "seconds a TLS handshake may take (0: no limit)"),
+    AP_INIT_TAKE1("TLSClientCertificate", set_client_certificate, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "none, optional, require or optional_no_ca"),
+    AP_INIT_TAKE1("TLSClientCA", set_client_file, NULL, RSRC_CONF,
+                  "PEM file of CA certificates trusted for client certificates"),
+    AP_INIT_TAKE1("TLSClientCRL", set_client_file, (void *)"crl", RSRC_CONF,
+                  "PEM file of CRLs checked for client certificates"),
+    AP_INIT_TAKE1("TLSClientVerifyDepth", set_verify_depth, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "how many CA certificates may stand above a client's"),
+    AP_INIT_TAKE1("TLSClientKeyPurpose", set_key_purpose, NULL, RSRC_CONF,
+                  "extended key usage client certificates need: clientAuth, "
+                  "any or an OID"),
+    AP_INIT_TAKE1("TLSUserName", set_user_name, NULL, RSRC_CONF | OR_AUTHCFG,
+                  "SSL_* variable whose value becomes the request's user"),
     AP_INIT_RAW_ARGS("TLSOptions", set_options, NULL, RSRC_CONF | OR_OPTIONS,
                      "[+-]StdEnvVars, ExportCertData, FakeBasicAuth"),
     { NULL }

@@ -23,6 +23,15 @@
 #define TLS_OPT_EXPORT_CERT_DATA (1 << 1)
 #define TLS_OPT_FAKE_BASIC_AUTH  (1 << 2)
 
+/* TLSClientCertificate */
+typedef enum {
+    TLS_CLIENT_UNSET = -1,
+    TLS_CLIENT_NONE = 0,
+    TLS_CLIENT_OPTIONAL,
+    TLS_CLIENT_REQUIRE,
+    TLS_CLIENT_OPTIONAL_NO_CA,
+} tls_client_mode_t;
+
 /* Where a directive was written, for messages that name it after parsing. */
 typedef struct {
     const char *file;
@@ -52,6 +61,11 @@ typedef struct tls_srv_conf_t {
     int protocols;                    /* TLS_PROTO_* set, TLS_UNSET: from priorities */
     apr_interval_time_t handshake_timeout;  /* TLS_UNSET: default */
     int strict_sni;                   /* TLS_UNSET, 0, 1 */
+    tls_client_mode_t client_mode;
+    const char *client_ca;            /* PEM trust anchors; NULL: inherit */
+    const char *client_crl;           /* PEM CRLs; NULL: inherit */
+    int verify_depth;                 /* TLS_UNSET: 1 */
+    const char *key_purpose;          /* EKU OID, "any"; NULL: clientAuth */
 
     /* made once in post_config, shared by every connection to this server */
     gnutls_certificate_credentials_t creds;
@@ -59,6 +73,9 @@ typedef struct tls_srv_conf_t {
 } tls_srv_conf_t;
 
 typedef struct {
+    tls_client_mode_t client_mode;   /* in a directory: ask per request */
+    int verify_depth;
+    const char *user_name;           /* TLSUserName variable */
     int opts;          /* TLSOptions set absolutely */
     int opts_add;      /* +opt */
     int opts_del;      /* -opt */
@@ -76,6 +93,10 @@ void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv);
 tls_srv_conf_t *tls_conf_srv_get(server_rec *s);
 int tls_conf_dir_opts(request_rec *r);
 apr_interval_time_t tls_conf_handshake_timeout(const tls_srv_conf_t *sc);
+tls_client_mode_t tls_conf_client_mode(const tls_srv_conf_t *sc);
+int tls_conf_verify_depth(const tls_srv_conf_t *sc);
+const char *tls_conf_key_purpose(const tls_srv_conf_t *sc);
+tls_dir_conf_t *tls_conf_dir_get(request_rec *r);
 
 /* Whether two servers negotiate TLS alike, so that a connection made for
  * one may serve requests for the other. */

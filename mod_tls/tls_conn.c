@@ -12,6 +12,7 @@
 #include <http_request.h>
 
 #include "tls_conn.h"
+#include "tls_verify.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -46,7 +47,10 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
     tc->s = c->base_server;
     tc->sc = sc;
     tc->state = TLS_CONN_NEW;
-    rv = gnutls_init(&tc->session, GNUTLS_SERVER);
+    tc->fail_alert = -1;
+    /* post-handshake authentication serves TLS 1.3 per-directory
+     * client certificates, where the client offers it */
+    rv = gnutls_init(&tc->session, GNUTLS_SERVER | GNUTLS_POST_HANDSHAKE_AUTH);
     if (rv < 0) {
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
                       "cannot create TLS session: %s", gnutls_strerror(rv));
@@ -61,7 +65,7 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
                       "cannot set up TLS session: %s", gnutls_strerror(rv));
         return APR_EGENERAL;
     }
-    gnutls_certificate_server_set_request(tc->session, GNUTLS_CERT_IGNORE);
+    tls_verify_ask(tc, tls_conf_client_mode(sc), tls_conf_verify_depth(sc));
     gnutls_handshake_set_timeout(tc->session,
                                  (unsigned)apr_time_as_msec(timeout));
     gnutls_session_set_ptr(tc->session, tc);
@@ -86,6 +90,7 @@ apr_status_t tls_conn_use_server(tls_conn_t *tc, server_rec *s)
     }
     tc->s = s;
     tc->sc = sc;
+    tls_verify_ask(tc, tls_conf_client_mode(sc), tls_conf_verify_depth(sc));
     /* requests without Host, and this connection's log lines, belong to
      * the vhost the client asked for */
     tc->c->base_server = s;
@@ -136,6 +141,10 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err, int timed_out,
 {
     conn_rec *c = tc->c;
 
+    if (err == GNUTLS_E_NO_CERTIFICATE_FOUND && !tc->fail_reason) {
+        tc->fail_reason = "the client sent no certificate, and "
+                          "TLSClientCertificate is require";
+    }
     if (timed_out) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
                       "TLS handshake timed out after %" APR_TIME_T_FMT
@@ -158,7 +167,10 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err, int timed_out,
                       "TLS handshake failed: %s (%d), closing the connection",
                       tc->fail_reason ? tc->fail_reason : gnutls_strerror(err),
                       err);
-        if (err != GNUTLS_E_PULL_ERROR && err != GNUTLS_E_PUSH_ERROR) {
+        if (tc->fail_alert >= 0) {
+            gnutls_alert_send(tc->session, GNUTLS_AL_FATAL, tc->fail_alert);
+        }
+        else if (err != GNUTLS_E_PULL_ERROR && err != GNUTLS_E_PUSH_ERROR) {
             gnutls_alert_send_appropriate(tc->session, err);
         }
     }
@@ -174,6 +186,9 @@ static apr_status_t handshake_done(tls_conn_t *tc)
     apr_status_t rv;
 
     tc->state = TLS_CONN_OPEN;
+    if (!tc->verify) {
+        tc->verify = "NONE";
+    }
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
                   "TLS handshake done: %s, %s, SNI %s",
                   gnutls_protocol_get_name(gnutls_protocol_get_version(

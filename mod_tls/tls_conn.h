@@ -38,6 +38,15 @@ typedef struct tls_conn_t {
     apr_array_header_t *alpn_offered; /* the client's ALPN list, in order */
     const char *fail_reason;     /* why we ended the handshake ourselves */
     gnutls_x509_crt_t server_crt;/* ours, parsed when a variable asks */
+    int fail_alert;              /* the alert our own refusal sends, or -1 */
+
+    /* client authentication, set by tls_verify.c */
+    tls_client_mode_t verify_mode;   /* what the current handshake asks */
+    int verify_depth;
+    const char *verify;          /* SSL_CLIENT_VERIFY; NULL: none asked */
+    gnutls_x509_crt_t client_crt;/* only when verified (or GENEROUS) */
+    apr_array_header_t *client_chain; /* gnutls_datum_t DER above the leaf */
+    int reauth_done;             /* per-directory authentication ran */
 } tls_conn_t;
 
 /* The TLS state of a connection, following HTTP/2 streams to their
@@ -53,6 +62,9 @@ void tls_conn_register_hooks(apr_pool_t *p);
 /* Makes the connection use server s's TLS settings (SNI chose it). */
 apr_status_t tls_conn_use_server(tls_conn_t *tc, server_rec *s);
 
+/* tls_authz.c: client certificates in access control */
+void tls_authz_register_hooks(apr_pool_t *p);
+
 /* tls_sni.c: the ClientHello picks the vhost; requests must fit it */
 void tls_sni_bind(tls_conn_t *tc);
 int tls_sni_check_request(request_rec *r, tls_conn_t *tc);
@@ -67,6 +79,10 @@ apr_status_t tls_alpn_switch(tls_conn_t *tc);
 void tls_io_register(apr_pool_t *p);
 void tls_io_bind(tls_conn_t *tc);
 apr_status_t tls_io_send_out(tls_conn_t *tc, int flush);
+/* Asks for a client certificate on an open connection: TLS 1.3
+ * post-handshake authentication, or a TLS 1.2 renegotiation. Request body
+ * arriving meanwhile is kept, up to limit bytes. */
+apr_status_t tls_io_reauth(tls_conn_t *tc, apr_off_t limit);
 apr_status_t tls_io_read_raw(tls_conn_t *tc, apr_read_type_e block,
                              apr_off_t len);
 

@@ -15,6 +15,7 @@
 
 #include "tls_config.h"
 #include "tls_cred.h"
+#include "tls_verify.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -197,6 +198,36 @@ const char *tls_cred_load(cmd_parms *cmd, const char *cert_file,
     return NULL;
 }
 
+const char *tls_cred_check_pem_file(apr_pool_t *p, const char *path, int crl)
+{
+    gnutls_certificate_credentials_t creds;
+    int rv;
+
+    if (!path) {
+        return "invalid path";
+    }
+    if ((rv = gnutls_certificate_allocate_credentials(&creds)) < 0) {
+        return gnutls_strerror(rv);
+    }
+    rv = crl ? gnutls_certificate_set_x509_crl_file(creds, path,
+                                                    GNUTLS_X509_FMT_PEM)
+             : gnutls_certificate_set_x509_trust_file(creds, path,
+                                                      GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(creds);
+    if (rv == GNUTLS_E_FILE_ERROR) {
+        return apr_psprintf(p, "cannot read '%s'", path);
+    }
+    if (rv < 0) {
+        return apr_psprintf(p, "cannot use '%s': %s", path,
+                            gnutls_strerror(rv));
+    }
+    if (rv == 0) {
+        return apr_psprintf(p, "no PEM %s found in '%s'",
+                            crl ? "CRL" : "certificate", path);
+    }
+    return NULL;
+}
+
 static apr_status_t free_creds(void *data)
 {
     gnutls_certificate_free_credentials(data);
@@ -257,6 +288,19 @@ static const char *setup_creds(apr_pool_t *p, server_rec *s,
     gnutls_certificate_set_known_dh_params(sc->creds, GNUTLS_SEC_PARAM_MEDIUM);
     qsort(certs->elts, (size_t)certs->nelts, sizeof(tls_cert_t *),
           by_preference);
+    if (sc->client_ca
+        && (rv = gnutls_certificate_set_x509_trust_file(
+                sc->creds, sc->client_ca, GNUTLS_X509_FMT_PEM)) < 0) {
+        return apr_psprintf(p, "TLSClientCA %s: %s", sc->client_ca,
+                            gnutls_strerror(rv));
+    }
+    if (sc->client_crl
+        && (rv = gnutls_certificate_set_x509_crl_file(
+                sc->creds, sc->client_crl, GNUTLS_X509_FMT_PEM)) < 0) {
+        return apr_psprintf(p, "TLSClientCRL %s: %s", sc->client_crl,
+                            gnutls_strerror(rv));
+    }
+    gnutls_certificate_set_verify_function(sc->creds, tls_verify_peer);
     for (i = 0; i < certs->nelts; ++i) {
         const tls_cert_t *cert = APR_ARRAY_IDX(certs, i, tls_cert_t *);
 
@@ -298,7 +342,9 @@ const char *tls_cred_setup_server(apr_pool_t *p, server_rec *s,
                                   s->server_hostname, s->port);
     }
     /* vhosts that inherit everything share the main server's objects */
-    if (base && base != sc && base->creds && base->certs == sc->certs) {
+    if (base && base != sc && base->creds && base->certs == sc->certs
+        && base->client_ca == sc->client_ca
+        && base->client_crl == sc->client_crl) {
         sc->creds = base->creds;
     }
     else if ((err = setup_creds(p, s, sc))) {

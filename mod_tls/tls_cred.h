@@ -9,6 +9,9 @@
 const char *tls_cred_load(cmd_parms *cmd, const char *cert_file,
                           const char *key_file, tls_cert_t **pcert);
 
+/* Checks that a PEM file of CA certificates (or CRLs) can be used. */
+const char *tls_cred_check_pem_file(apr_pool_t *p, const char *path, int crl);
+
 /* Builds the server's shared credentials and priority cache, once per
  * configuration. On error returns a message naming the directive. */
 const char *tls_cred_setup_server(apr_pool_t *p, server_rec *s,

@@ -253,6 +253,65 @@ static apr_status_t fill_tls(tls_conn_t *tc, apr_read_type_e block)
     }
 }
 
+/* While authentication runs after the handshake, the client may still be
+ * sending the request body: keep it for the request, up to limit bytes. */
+static apr_status_t keep_app_data(tls_conn_t *tc, apr_off_t limit)
+{
+    apr_off_t held = 0;
+    apr_status_t rv;
+
+    apr_brigade_length(tc->plain_in, 0, &held);
+    if (held > limit) {
+        return APR_ENOSPC;
+    }
+    rv = fill_tls(tc, APR_BLOCK_READ);
+    return rv;
+}
+
+apr_status_t tls_io_reauth(tls_conn_t *tc, apr_off_t limit)
+{
+    int tls13 = gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3;
+    apr_status_t rv = APR_SUCCESS;
+    int ret;
+
+    tc->block = APR_BLOCK_READ;
+    if (tls13 && !(gnutls_session_get_flags(tc->session)
+                   & GNUTLS_SFLAGS_POST_HANDSHAKE_AUTH)) {
+        return APR_ENOTIMPL;
+    }
+    if (!tls13) {
+        ret = gnutls_rehandshake(tc->session);
+        if (ret < 0) {
+            return record_failed(tc, ret, "renegotiation");
+        }
+    }
+    for (;;) {
+        ret = tls13 ? gnutls_reauth(tc->session, 0)
+                    : gnutls_handshake(tc->session);
+        if (ret == GNUTLS_E_GOT_APPLICATION_DATA) {
+            if ((rv = keep_app_data(tc, limit)) != APR_SUCCESS) {
+                return rv;
+            }
+            continue;
+        }
+        if (ret == GNUTLS_E_WARNING_ALERT_RECEIVED
+            && gnutls_alert_get(tc->session) == GNUTLS_A_NO_RENEGOTIATION) {
+            /* the client declined: it keeps its connection, we have no
+             * certificate */
+            return APR_EACCES;
+        }
+        if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED
+            || ret == GNUTLS_E_WARNING_ALERT_RECEIVED) {
+            continue;
+        }
+        break;
+    }
+    tls_io_send_out(tc, 1);
+    return ret < 0 ? record_failed(tc, ret, tls13 ? "post-handshake "
+                                   "authentication" : "renegotiation")
+                   : APR_SUCCESS;
+}
+
 /* The client spoke plain HTTP: its bytes are passed up as they come. */
 static apr_status_t fill_plain(tls_conn_t *tc, apr_read_type_e block)
 {

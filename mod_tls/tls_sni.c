@@ -116,7 +116,8 @@ static int on_client_hello(gnutls_session_t session, unsigned htype,
     server_rec *s = NULL;
 
     (void)htype; (void)when;
-    if (!incoming) {
+    if (!incoming || tc->state != TLS_CONN_NEW) {
+        /* a server-initiated renegotiation stays with its vhost */
         return 0;
     }
     tc->sni = NULL;

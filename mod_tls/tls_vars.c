@@ -5,6 +5,7 @@
  * and for the CGI/SSI environment. */
 #include <httpd.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
@@ -223,6 +224,54 @@ static const char *server_cert_var(apr_pool_t *p, tls_conn_t *tc,
     return v ? v : "";
 }
 
+static const char *client_chain_pem(apr_pool_t *p, tls_conn_t *tc, int n)
+{
+    if (!tc->client_chain || n < 0 || n >= tc->client_chain->nelts) {
+        return "";
+    }
+    return tls_certvars_pem(p, &APR_ARRAY_IDX(tc->client_chain, n,
+                                              gnutls_datum_t));
+}
+
+/* Only a verified (or GENEROUS) certificate lends its identity; a failed
+ * one shows in SSL_CLIENT_VERIFY alone. */
+static const char *client_cert_var(apr_pool_t *p, tls_conn_t *tc,
+                                   const char *name)
+{
+    const char *v;
+
+    if (!strcmp(name, "VERIFY")) {
+        return tc->verify ? tc->verify : "NONE";
+    }
+    if (!strncmp(name, "CERT_CHAIN_", 11) && apr_isdigit(name[11])) {
+        return client_chain_pem(p, tc, atoi(name + 11));
+    }
+    if (!tc->client_crt) {
+        return "";
+    }
+    v = tls_certvars_get(p, tc->client_crt, name);
+    return v ? v : "";
+}
+
+static void export_client(request_rec *r, tls_conn_t *tc, int certs)
+{
+    int i;
+
+    apr_table_setn(r->subprocess_env, "SSL_CLIENT_VERIFY",
+                   tc->verify ? tc->verify : "NONE");
+    if (!tc->client_crt) {
+        return;
+    }
+    tls_certvars_export(r->pool, tc->client_crt, "SSL_CLIENT_", certs,
+                        r->subprocess_env);
+    for (i = 0; certs && tc->client_chain && i < tc->client_chain->nelts;
+         ++i) {
+        apr_table_setn(r->subprocess_env,
+                       apr_psprintf(r->pool, "SSL_CLIENT_CERT_CHAIN_%d", i),
+                       client_chain_pem(r->pool, tc, i));
+    }
+}
+
 static const char *tls_hook_var_lookup(apr_pool_t *p, server_rec *s,
                                        conn_rec *c, request_rec *r,
                                        const char *name)
@@ -243,6 +292,9 @@ static const char *tls_hook_var_lookup(apr_pool_t *p, server_rec *s,
     }
     if (!strncmp(name, "SSL_SERVER_", 11)) {
         return server_cert_var(p, tc, name + 11);
+    }
+    if (!strncmp(name, "SSL_CLIENT_", 11)) {
+        return client_cert_var(p, tc, name + 11);
     }
     /* ours to answer on our connections: unknown SSL_* names are empty */
     return strncmp(name, "SSL_", 4) ? NULL : "";
@@ -280,6 +332,9 @@ static int tls_hook_fixups(request_rec *r)
         tls_certvars_export(r->pool, server_crt(tc), "SSL_SERVER_",
                             tls_conf_dir_opts(r) & TLS_OPT_EXPORT_CERT_DATA,
                             r->subprocess_env);
+    }
+    if (std) {
+        export_client(r, tc, tls_conf_dir_opts(r) & TLS_OPT_EXPORT_CERT_DATA);
     }
     return DECLINED;
 }

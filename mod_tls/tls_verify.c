@@ -1,0 +1,186 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Client certificate verification, run by GnuTLS while the handshake (or a
+ * post-handshake authentication) is under way. The result is recorded as
+ * mod_ssl's SSL_CLIENT_VERIFY; a certificate that fails verification never
+ * lends its identity to the request, whatever the mode. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_log.h>
+#include <gnutls/x509.h>
+
+#include "tls_certvars.h"
+#include "tls_conn.h"
+#include "tls_verify.h"
+
+APLOG_USE_MODULE(tls);
+
+/* GnuTLS's verdicts, in the order OpenSSL would report them, with the
+ * reason text mod_ssl users see and the alert that tells the client. */
+static const struct {
+    unsigned bit;
+    gnutls_alert_description_t alert;
+    const char *reason;
+} faults[] = {
+    { GNUTLS_CERT_SIGNER_NOT_FOUND, GNUTLS_A_UNKNOWN_CA,
+      "unable to get local issuer certificate" },
+    { GNUTLS_CERT_SIGNER_NOT_CA, GNUTLS_A_UNKNOWN_CA,
+      "invalid CA certificate" },
+    { GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, GNUTLS_A_UNKNOWN_CA,
+      "path length constraint exceeded" },
+    { GNUTLS_CERT_SIGNATURE_FAILURE, GNUTLS_A_DECRYPT_ERROR,
+      "certificate signature failure" },
+    { GNUTLS_CERT_INSECURE_ALGORITHM, GNUTLS_A_BAD_CERTIFICATE,
+      "certificate signed with an insecure algorithm" },
+    { GNUTLS_CERT_NOT_ACTIVATED, GNUTLS_A_BAD_CERTIFICATE,
+      "certificate is not yet valid" },
+    { GNUTLS_CERT_EXPIRED, GNUTLS_A_CERTIFICATE_EXPIRED,
+      "certificate has expired" },
+    { GNUTLS_CERT_REVOKED, GNUTLS_A_CERTIFICATE_REVOKED,
+      "certificate revoked" },
+    { GNUTLS_CERT_PURPOSE_MISMATCH, GNUTLS_A_UNSUPPORTED_CERTIFICATE,
+      "unsupported certificate purpose" },
+};
+
+#define UNKNOWN_ISSUER (GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND)
+
+void tls_verify_ask(tls_conn_t *tc, tls_client_mode_t mode, int depth)
+{
+    tc->verify_mode = mode;
+    tc->verify_depth = depth;
+    gnutls_certificate_server_set_request(tc->session,
+        mode == TLS_CLIENT_NONE ? GNUTLS_CERT_IGNORE
+        : mode == TLS_CLIENT_REQUIRE ? GNUTLS_CERT_REQUIRE
+        : GNUTLS_CERT_REQUEST);
+}
+
+static int self_issued(const gnutls_datum_t *der)
+{
+    gnutls_x509_crt_t crt;
+    int rv = 0;
+
+    if (gnutls_x509_crt_init(&crt) >= 0) {
+        if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0) {
+            rv = gnutls_x509_crt_check_issuer(crt, crt);
+        }
+        gnutls_x509_crt_deinit(crt);
+    }
+    return rv;
+}
+
+/* Certificates above the client's, counted as OpenSSL's verify depth
+ * does: what the client sent, plus the trust anchor unless it sent it. */
+static int chain_depth(const gnutls_datum_t *certs, unsigned n)
+{
+    return (int)n - 1 + (self_issued(&certs[n - 1]) ? 0 : 1);
+}
+
+static const char *subject_of(apr_pool_t *p, const gnutls_datum_t *der)
+{
+    gnutls_x509_crt_t crt;
+    gnutls_datum_t dn = { NULL, 0 };
+    const char *s = "(unparsable certificate)";
+
+    if (gnutls_x509_crt_init(&crt) >= 0) {
+        if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0
+            && gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+            s = apr_pstrmemdup(p, (const char *)dn.data, dn.size);
+            gnutls_free(dn.data);
+        }
+        gnutls_x509_crt_deinit(crt);
+    }
+    return s;
+}
+
+/* Keeps what the request variables need of an accepted certificate. */
+static void keep_identity(tls_conn_t *tc, const gnutls_datum_t *certs,
+                          unsigned n)
+{
+    apr_pool_t *p = tc->c->pool;
+    unsigned i;
+
+    tc->client_crt = tls_certvars_parse(p, &certs[0]);
+    tc->client_chain = apr_array_make(p, (int)n, sizeof(gnutls_datum_t));
+    for (i = 1; i < n; ++i) {
+        gnutls_datum_t *d = apr_array_push(tc->client_chain);
+
+        d->size = certs[i].size;
+        d->data = apr_pmemdup(p, certs[i].data, certs[i].size);
+    }
+}
+
+static unsigned check_peer(tls_conn_t *tc, unsigned *status)
+{
+    gnutls_typed_vdata_st purpose;
+    const char *oid = tls_conf_key_purpose(tc->sc);
+    int any = !strcmp(oid, "any");
+
+    purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
+    purpose.data = (unsigned char *)oid;
+    purpose.size = (unsigned)strlen(oid);
+    return gnutls_certificate_verify_peers(tc->session, any ? NULL : &purpose,
+                                           any ? 0 : 1, status) < 0;
+}
+
+int tls_verify_peer(gnutls_session_t session)
+{
+    tls_conn_t *tc = gnutls_session_get_ptr(session);
+    const gnutls_datum_t *certs;
+    unsigned n = 0, status = 0, i;
+    const char *reason = NULL;
+    int alert = GNUTLS_A_BAD_CERTIFICATE;
+
+    tc->client_crt = NULL;
+    tc->client_chain = NULL;
+    certs = gnutls_certificate_get_peers(session, &n);
+    if (!certs || n == 0) {
+        tc->verify = "NONE";
+        return 0;
+    }
+    if (check_peer(tc, &status)) {
+        status = GNUTLS_CERT_INVALID;
+        reason = "certificate could not be verified";
+    }
+    for (i = 0; !reason && i < sizeof(faults) / sizeof(faults[0]); ++i) {
+        if (status & faults[i].bit) {
+            reason = faults[i].reason;
+            alert = faults[i].alert;
+        }
+    }
+    if (reason && (status & GNUTLS_CERT_SIGNER_NOT_FOUND) && n == 1
+        && self_issued(&certs[0])) {
+        reason = "self-signed certificate";
+    }
+    if (!reason && status) {
+        reason = "certificate verify failed";
+    }
+    if (!reason && chain_depth(certs, n) > tc->verify_depth) {
+        reason = "certificate chain too long";
+        alert = GNUTLS_A_UNKNOWN_CA;
+    }
+    if (!reason) {
+        tc->verify = "SUCCESS";
+        keep_identity(tc, certs, n);
+        return 0;
+    }
+    if (tc->verify_mode == TLS_CLIENT_OPTIONAL_NO_CA
+        && (status & ~UNKNOWN_ISSUER) == 0 && status) {
+        tc->verify = "GENEROUS";
+        keep_identity(tc, certs, n);
+        return 0;
+    }
+    tc->verify = apr_pstrcat(tc->c->pool, "FAILED:", reason, NULL);
+    if (tc->verify_mode != TLS_CLIENT_REQUIRE) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, tc->c,
+                      "client certificate '%s' not verified: %s (identity "
+                      "withheld from the request)",
+                      subject_of(tc->c->pool, &certs[0]), reason);
+        return 0;
+    }
+    tc->fail_reason = apr_psprintf(tc->c->pool, "client certificate '%s' "
+                                   "refused: %s",
+                                   subject_of(tc->c->pool, &certs[0]),
+                                   reason);
+    tc->fail_alert = alert;
+    return GNUTLS_E_CERTIFICATE_ERROR;
+}
