@@ -479,6 +479,23 @@ const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc)
     return prio;
 }
 
+static int has_cert(const apr_array_header_t *certs, const tls_cert_t *c)
+{
+    int i;
+
+    for (i = 0; i < certs->nelts; ++i) {
+        const tls_cert_t *x = APR_ARRAY_IDX(certs, i, tls_cert_t *);
+
+        if (x->cert_pem.size == c->cert_pem.size
+            && !memcmp(x->cert_pem.data, c->cert_pem.data, c->cert_pem.size)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The same certificates, in whatever order the lines list them (they are
+ * offered by key type anyway). */
 static int same_certs(const apr_array_header_t *a,
                       const apr_array_header_t *b)
 {
@@ -491,12 +508,7 @@ static int same_certs(const apr_array_header_t *a,
         return 0;
     }
     for (i = 0; i < a->nelts; ++i) {
-        const tls_cert_t *x = APR_ARRAY_IDX(a, i, tls_cert_t *);
-        const tls_cert_t *y = APR_ARRAY_IDX(b, i, tls_cert_t *);
-
-        if (x->cert_pem.size != y->cert_pem.size
-            || memcmp(x->cert_pem.data, y->cert_pem.data, x->cert_pem.size)
-            || strcmp(x->key_file, y->key_file)) {
+        if (!has_cert(b, APR_ARRAY_IDX(a, i, tls_cert_t *))) {
             return 0;
         }
     }

@@ -183,6 +183,14 @@ static ssize_t tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 /* A fatal record-layer error: tell the peer, say why once, stop. */
 static apr_status_t record_failed(tls_conn_t *tc, int err, const char *what)
 {
+    if (err == GNUTLS_E_INVALID_SESSION) {
+        /* the peer's close_notify ended the session: nothing to report */
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
+                      "TLS %s after the client closed the session", what);
+        tc->state = TLS_CONN_CLOSED;
+        tc->c->aborted = 1;
+        return APR_ECONNABORTED;
+    }
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, tc->c,
                   "TLS %s failed: %s (%d), closing the connection", what,
                   gnutls_strerror(err), err);

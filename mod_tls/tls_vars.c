@@ -253,19 +253,27 @@ static const char *client_cert_var(apr_pool_t *p, tls_conn_t *tc,
     return v ? v : "";
 }
 
-static void export_client(request_rec *r, tls_conn_t *tc, int certs)
+static void export_client(request_rec *r, tls_conn_t *tc, int std, int certs)
 {
     int i;
 
-    apr_table_setn(r->subprocess_env, "SSL_CLIENT_VERIFY",
-                   tc->verify ? tc->verify : "NONE");
+    if (std) {
+        apr_table_setn(r->subprocess_env, "SSL_CLIENT_VERIFY",
+                       tc->verify ? tc->verify : "NONE");
+    }
     if (!tc->client_crt) {
         return;
     }
-    tls_certvars_export(r->pool, tc->client_crt, "SSL_CLIENT_", certs,
-                        r->subprocess_env);
-    for (i = 0; certs && tc->client_chain && i < tc->client_chain->nelts;
-         ++i) {
+    if (std) {
+        tls_certvars_export(r->pool, tc->client_crt, "SSL_CLIENT_", 0,
+                            r->subprocess_env);
+    }
+    if (!certs) {
+        return;
+    }
+    apr_table_setn(r->subprocess_env, "SSL_CLIENT_CERT",
+                   tls_certvars_get(r->pool, tc->client_crt, "CERT"));
+    for (i = 0; tc->client_chain && i < tc->client_chain->nelts; ++i) {
         apr_table_setn(r->subprocess_env,
                        apr_psprintf(r->pool, "SSL_CLIENT_CERT_CHAIN_%d", i),
                        client_chain_pem(r->pool, tc, i));
@@ -312,6 +320,7 @@ static int tls_hook_fixups(request_rec *r)
 {
     tls_conn_t *tc = tls_conn_get(r->connection);
     int std = tls_conf_dir_opts(r) & TLS_OPT_STD_ENV_VARS;
+    int certs = tls_conf_dir_opts(r) & TLS_OPT_EXPORT_CERT_DATA;
     unsigned i;
 
     if (!tc || tc->state != TLS_CONN_OPEN) {
@@ -328,14 +337,16 @@ static int tls_hook_fixups(request_rec *r)
             apr_table_setn(r->subprocess_env, conn_vars[i].name, val);
         }
     }
+    /* +ExportCertData exports the PEMs with or without +StdEnvVars */
     if (std && server_crt(tc)) {
-        tls_certvars_export(r->pool, server_crt(tc), "SSL_SERVER_",
-                            tls_conf_dir_opts(r) & TLS_OPT_EXPORT_CERT_DATA,
+        tls_certvars_export(r->pool, server_crt(tc), "SSL_SERVER_", 0,
                             r->subprocess_env);
     }
-    if (std) {
-        export_client(r, tc, tls_conf_dir_opts(r) & TLS_OPT_EXPORT_CERT_DATA);
+    if (certs && server_crt(tc)) {
+        apr_table_setn(r->subprocess_env, "SSL_SERVER_CERT",
+                       tls_certvars_get(r->pool, server_crt(tc), "CERT"));
     }
+    export_client(r, tc, std, certs);
     return DECLINED;
 }
 
@@ -411,7 +422,9 @@ static int tls_hook_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 void tls_vars_register_hooks(apr_pool_t *p)
 {
-    static const char *const pre_log[] = { "mod_log_config.c", NULL };
+    /* after mod_ssl's, so that ours (which answers for both) wins */
+    static const char *const pre_log[] = { "mod_log_config.c", "mod_ssl.c",
+                                           NULL };
     static const char *const before_ssl[] = { "mod_ssl.c", NULL };
 
     (void)p;
