@@ -9,6 +9,7 @@
 
 #include "tls_config.h"
 #include "tls_cred.h"
+#include "tls_cache.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -31,6 +32,8 @@ void *tls_conf_create_srv(apr_pool_t *p, server_rec *s)
     sc->strict_sni = TLS_UNSET;
     sc->client_mode = TLS_CLIENT_UNSET;
     sc->verify_depth = TLS_UNSET;
+    sc->session_tickets = TLS_UNSET;
+    sc->cache_timeout = TLS_UNSET;
     return sc;
 }
 
@@ -56,6 +59,9 @@ void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->client_crl = MERGE(client_crl, NULL);
     sc->verify_depth = MERGE(verify_depth, TLS_UNSET);
     sc->key_purpose = MERGE(key_purpose, NULL);
+    sc->session_tickets = MERGE(session_tickets, TLS_UNSET);
+    sc->cache_timeout = MERGE(cache_timeout, TLS_UNSET);
+    /* server-wide settings are read from the main server only */
     return sc;
 }
 
@@ -102,6 +108,16 @@ tls_client_mode_t tls_conf_client_mode(const tls_srv_conf_t *sc)
 {
     return sc->client_mode == TLS_CLIENT_UNSET ? TLS_CLIENT_NONE
                                                : sc->client_mode;
+}
+
+int tls_conf_session_tickets(const tls_srv_conf_t *sc)
+{
+    return sc->session_tickets != 0;
+}
+
+int tls_conf_cache_timeout(const tls_srv_conf_t *sc)
+{
+    return sc->cache_timeout == TLS_UNSET ? 300 : sc->cache_timeout;
 }
 
 int tls_conf_verify_depth(const tls_srv_conf_t *sc)
@@ -411,6 +427,53 @@ static const char *set_user_name(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+static const char *set_session_tickets(cmd_parms *cmd, void *dc, int flag)
+{
+    (void)dc;
+    cmd_srv_conf(cmd)->session_tickets = flag ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_cache_timeout(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    char *end;
+    long secs = strtol(arg, &end, 10);
+
+    (void)dc;
+    if (*arg == '\0' || *end != '\0' || secs < 1 || secs > 86400 * 7) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a number "
+                         "of seconds between 1 and 604800", arg));
+    }
+    cmd_srv_conf(cmd)->cache_timeout = (int)secs;
+    return NULL;
+}
+
+static const char *set_session_cache(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dc;
+    if (!err) {
+        err = tls_cache_configure(cmd, tls_conf_srv_get(cmd->server), arg);
+    }
+    return cmd_error(cmd, err);
+}
+
+static const char *set_ticket_key_file(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dc;
+    if (!err) {
+        err = tls_cache_read_ticket_key(cmd, tls_conf_srv_get(cmd->server),
+                                        arg);
+    }
+    return cmd_error(cmd, err);
+}
+
 static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
 {
     static const struct { const char *name; int bit; } names[] = {
@@ -564,6 +627,17 @@ const command_rec tls_conf_cmds[] = {
                   "any or an OID"),
     AP_INIT_TAKE1("TLSUserName", set_user_name, NULL, RSRC_CONF | OR_AUTHCFG,
                   "SSL_* variable whose value becomes the request's user"),
+    AP_INIT_FLAG("TLSSessionTickets", set_session_tickets, NULL, RSRC_CONF,
+                 "on: resume sessions by tickets (TLS 1.3 and 1.2)"),
+    AP_INIT_TAKE1("TLSSessionTicketKeyFile", set_ticket_key_file, NULL,
+                  RSRC_CONF, "file with the 64-byte ticket master key a fleet "
+                  "shares"),
+    AP_INIT_TAKE1("TLSSessionCache", set_session_cache, NULL, RSRC_CONF,
+                  "none, or a socache provider and its argument: "
+                  "shmcb:path(bytes), memcache:host:port, redis:host:port, "
+                  "dbm:path"),
+    AP_INIT_TAKE1("TLSSessionCacheTimeout", set_cache_timeout, NULL,
+                  RSRC_CONF, "seconds a session can be resumed"),
     AP_INIT_RAW_ARGS("TLSOptions", set_options, NULL, RSRC_CONF | OR_OPTIONS,
                      "[+-]StdEnvVars, ExportCertData, FakeBasicAuth"),
     { NULL }

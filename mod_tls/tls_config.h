@@ -66,6 +66,14 @@ typedef struct tls_srv_conf_t {
     const char *client_crl;           /* PEM CRLs; NULL: inherit */
     int verify_depth;                 /* TLS_UNSET: 1 */
     const char *key_purpose;          /* EKU OID, "any"; NULL: clientAuth */
+    int session_tickets;              /* TLS_UNSET: on */
+    int cache_timeout;                /* seconds; TLS_UNSET: 300 */
+
+    /* server-wide, kept in the main server's config */
+    const char *cache_name;           /* TLSSessionCache, "none", NULL: default */
+    const struct ap_socache_provider_t *cache_provider;
+    struct ap_socache_instance_t *cache_instance;
+    gnutls_datum_t ticket_key;        /* TLSSessionTicketKeyFile contents */
 
     /* made once in post_config, shared by every connection to this server */
     gnutls_certificate_credentials_t creds;
@@ -94,6 +102,8 @@ tls_srv_conf_t *tls_conf_srv_get(server_rec *s);
 int tls_conf_dir_opts(request_rec *r);
 apr_interval_time_t tls_conf_handshake_timeout(const tls_srv_conf_t *sc);
 tls_client_mode_t tls_conf_client_mode(const tls_srv_conf_t *sc);
+int tls_conf_session_tickets(const tls_srv_conf_t *sc);
+int tls_conf_cache_timeout(const tls_srv_conf_t *sc);
 int tls_conf_verify_depth(const tls_srv_conf_t *sc);
 const char *tls_conf_key_purpose(const tls_srv_conf_t *sc);
 tls_dir_conf_t *tls_conf_dir_get(request_rec *r);

@@ -13,6 +13,8 @@
 
 #include "tls_conn.h"
 #include "tls_verify.h"
+#include "tls_cache.h"
+#include "tls_stats.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -50,7 +52,8 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
     tc->fail_alert = -1;
     /* post-handshake authentication serves TLS 1.3 per-directory
      * client certificates, where the client offers it */
-    rv = gnutls_init(&tc->session, GNUTLS_SERVER | GNUTLS_POST_HANDSHAKE_AUTH);
+    rv = gnutls_init(&tc->session, GNUTLS_SERVER | GNUTLS_POST_HANDSHAKE_AUTH
+                                   | GNUTLS_NO_AUTO_SEND_TICKET);
     if (rv < 0) {
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
                       "cannot create TLS session: %s", gnutls_strerror(rv));
@@ -175,20 +178,47 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err, int timed_out,
         }
     }
     tls_io_send_out(tc, 1);
+    tls_stats_count(TLS_STAT_FAILED);
     tc->state = TLS_CONN_FAILED;
     c->keepalive = AP_CONN_CLOSE;
     c->aborted = 1;
     return APR_ECONNABORTED;
 }
 
+/* A resumed session skips certificate verification in the handshake;
+ * judge the certificate it carries by this vhost's rules now. */
+static int resumed_client_ok(tls_conn_t *tc)
+{
+    if (!gnutls_session_is_resumed(tc->session)
+        || tc->verify_mode == TLS_CLIENT_NONE) {
+        return 1;
+    }
+    if (tls_verify_peer(tc->session) != 0) {
+        return 0;
+    }
+    if (tc->verify_mode == TLS_CLIENT_REQUIRE && !tc->client_crt) {
+        tc->fail_reason = "the resumed session carries no client "
+                          "certificate, and TLSClientCertificate is require";
+        return 0;
+    }
+    return 1;
+}
+
 static apr_status_t handshake_done(tls_conn_t *tc)
 {
     apr_status_t rv;
 
+    if (!resumed_client_ok(tc)) {
+        return handshake_failed(tc, GNUTLS_E_CERTIFICATE_ERROR, 0, 0);
+    }
     tc->state = TLS_CONN_OPEN;
     if (!tc->verify) {
         tc->verify = "NONE";
     }
+    tls_stats_count(gnutls_session_is_resumed(tc->session)
+                    ? TLS_STAT_RESUMED : TLS_STAT_HANDSHAKES);
+    tls_stats_connection(tc->c->pool);
+    tls_cache_handshake_done(tc);
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
                   "TLS handshake done: %s, %s, SNI %s",
                   gnutls_protocol_get_name(gnutls_protocol_get_version(

@@ -12,6 +12,7 @@
 #include <http_vhost.h>
 
 #include "tls_conn.h"
+#include "tls_cache.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -139,6 +140,8 @@ static int on_client_hello(gnutls_session_t session, unsigned htype,
     if (s && s != tc->s && tls_conn_use_server(tc, s) != APR_SUCCESS) {
         return GNUTLS_E_INTERNAL_ERROR;
     }
+    /* resumption follows the vhost's settings, known only now */
+    tls_cache_bind(tc);
     return tls_alpn_select(tc);
 }
 

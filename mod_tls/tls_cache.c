@@ -1,0 +1,362 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Session resumption: TLS 1.3 and 1.2 tickets sealed under a master key
+ * that every child (and, with TLSSessionTicketKeyFile, every server of a
+ * fleet) shares, and httpd's socache providers (shmcb, memcache, redis,
+ * dbm) as GnuTLS's session database for TLS 1.2 session IDs. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <apr_file_info.h>
+#include <apr_global_mutex.h>
+#include <ap_provider.h>
+#include <ap_socache.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <util_mutex.h>
+
+#include "tls_cache.h"
+#include "tls_conn.h"
+#include "tls_stats.h"
+
+APLOG_USE_MODULE(tls);
+
+#define TLS_CACHE_MUTEX      "tls-cache"
+#define TLS_CACHE_ID         "mod_tls-sess"
+#define TLS_TICKET_KEY_SIZE  64
+#define TLS_SESSION_MAX      (16 * 1024)
+
+/* The socache in use for this configuration generation. */
+static const ap_socache_provider_t *cache_provider;
+static ap_socache_instance_t *cache_instance;
+static apr_global_mutex_t *cache_mutex;
+static server_rec *cache_server;
+
+static const gnutls_datum_t *ticket_key;
+
+#define TLS_TICKET_KEY_USERDATA "mod_tls-ticket-key"
+
+/* Made once per httpd lifetime: a graceful restart (daily, by logrotate)
+ * must not invalidate every client's ticket. httpd reloads modules on a
+ * restart, so the key lives in the process pool, not in a static. */
+static const gnutls_datum_t *lifetime_key(server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    gnutls_datum_t *key = NULL;
+    gnutls_datum_t fresh;
+
+    apr_pool_userdata_get((void **)&key, TLS_TICKET_KEY_USERDATA, pp);
+    if (key) {
+        return key;
+    }
+    if (gnutls_session_ticket_key_generate(&fresh) < 0) {
+        return NULL;
+    }
+    key = apr_palloc(pp, sizeof(*key));
+    key->size = fresh.size;
+    key->data = apr_pmemdup(pp, fresh.data, fresh.size);
+    gnutls_memset(fresh.data, 0, fresh.size);
+    gnutls_free(fresh.data);
+    apr_pool_userdata_set(key, TLS_TICKET_KEY_USERDATA, apr_pool_cleanup_null,
+                          pp);
+    return key;
+}
+
+static const char *provider_lookup(apr_pool_t *p, const char *name,
+                                   const ap_socache_provider_t **pprov)
+{
+    *pprov = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                AP_SOCACHE_PROVIDER_VERSION);
+    if (!*pprov) {
+        return apr_psprintf(p, "no socache provider '%s' is loaded (add "
+                            "'LoadModule socache_%s_module "
+                            "modules/mod_socache_%s.so' before this line)",
+                            name, name, name);
+    }
+    return NULL;
+}
+
+const char *tls_cache_configure(cmd_parms *cmd, tls_srv_conf_t *sc,
+                                const char *spec)
+{
+    const char *sep = ap_strchr_c(spec, ':');
+    const char *name = sep ? apr_pstrmemdup(cmd->pool, spec, sep - spec)
+                           : spec;
+    const char *err;
+
+    sc->cache_name = name;
+    sc->cache_provider = NULL;
+    sc->cache_instance = NULL;
+    if (!strcasecmp(name, "none")) {
+        sc->cache_name = "none";
+        return NULL;
+    }
+    if ((err = provider_lookup(cmd->pool, name, &sc->cache_provider))) {
+        return err;
+    }
+    err = sc->cache_provider->create(&sc->cache_instance, sep ? sep + 1 : NULL,
+                                     cmd->temp_pool, cmd->pool);
+    return err ? apr_psprintf(cmd->pool, "'%s': %s", spec, err) : NULL;
+}
+
+const char *tls_cache_read_ticket_key(cmd_parms *cmd, tls_srv_conf_t *sc,
+                                      const char *path)
+{
+    const char *file = ap_server_root_relative(cmd->pool, path);
+    apr_finfo_t fi;
+    apr_file_t *fd;
+    apr_size_t len = TLS_TICKET_KEY_SIZE;
+    apr_status_t rv;
+    char ebuf[128];
+
+    if (!file) {
+        return apr_psprintf(cmd->pool, "invalid path '%s'", path);
+    }
+    if ((rv = apr_stat(&fi, file, APR_FINFO_SIZE | APR_FINFO_PROT,
+                       cmd->temp_pool)) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "cannot read '%s': %s", file,
+                            apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    if (fi.protection & APR_WREAD) {
+        return apr_psprintf(cmd->pool, "'%s' is readable by everyone; the "
+                            "ticket key must be secret (chmod 600)", file);
+    }
+    if (fi.size != TLS_TICKET_KEY_SIZE) {
+        return apr_psprintf(cmd->pool, "'%s' holds %" APR_OFF_T_FMT " bytes, "
+                            "a ticket key has %d (make one with "
+                            "build/tls-ticket-key)", file, fi.size,
+                            TLS_TICKET_KEY_SIZE);
+    }
+    sc->ticket_key.data = apr_palloc(cmd->pool, TLS_TICKET_KEY_SIZE);
+    sc->ticket_key.size = TLS_TICKET_KEY_SIZE;
+    rv = apr_file_open(&fd, file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                       cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_read_full(fd, sc->ticket_key.data, len, &len);
+        apr_file_close(fd);
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "cannot read '%s': %s", file,
+                            apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    return NULL;
+}
+
+static void cache_lock(void)
+{
+    if (cache_mutex) {
+        apr_global_mutex_lock(cache_mutex);
+    }
+}
+
+static void cache_unlock(void)
+{
+    if (cache_mutex) {
+        apr_global_mutex_unlock(cache_mutex);
+    }
+}
+
+static int db_store(void *ptr, gnutls_datum_t key, gnutls_datum_t data)
+{
+    tls_conn_t *tc = ptr;
+    apr_time_t expiry = apr_time_now()
+                        + apr_time_from_sec(tls_conf_cache_timeout(tc->sc));
+    apr_status_t rv;
+
+    cache_lock();
+    rv = cache_provider->store(cache_instance, cache_server, key.data,
+                               key.size, expiry, data.data, data.size,
+                               tc->c->pool);
+    cache_unlock();
+    if (rv != APR_SUCCESS) {
+        /* the client will do a full handshake next time, nothing worse */
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, rv, tc->c,
+                      "storing the TLS session in the %s cache failed",
+                      cache_provider->name);
+        return -1;
+    }
+    tls_stats_count(TLS_STAT_CACHE_STORES);
+    return 0;
+}
+
+static gnutls_datum_t db_fetch(void *ptr, gnutls_datum_t key)
+{
+    tls_conn_t *tc = ptr;
+    gnutls_datum_t out = { NULL, 0 };
+    unsigned char *buf = apr_palloc(tc->c->pool, TLS_SESSION_MAX);
+    unsigned int len = TLS_SESSION_MAX;
+    apr_status_t rv;
+
+    cache_lock();
+    rv = cache_provider->retrieve(cache_instance, cache_server, key.data,
+                                  key.size, buf, &len, tc->c->pool);
+    cache_unlock();
+    if (rv != APR_SUCCESS) {
+        if (!APR_STATUS_IS_NOTFOUND(rv)) {
+            ap_log_cerror(APLOG_MARK, APLOG_INFO, rv, tc->c,
+                          "looking up the TLS session in the %s cache "
+                          "failed; doing a full handshake",
+                          cache_provider->name);
+        }
+        tls_stats_count(TLS_STAT_CACHE_MISSES);
+        return out;
+    }
+    /* GnuTLS frees what we return */
+    if ((out.data = gnutls_malloc(len))) {
+        memcpy(out.data, buf, len);
+        out.size = len;
+    }
+    tls_stats_count(TLS_STAT_CACHE_HITS);
+    return out;
+}
+
+static int db_remove(void *ptr, gnutls_datum_t key)
+{
+    tls_conn_t *tc = ptr;
+    apr_status_t rv;
+
+    cache_lock();
+    rv = cache_provider->remove(cache_instance, cache_server, key.data,
+                                key.size, tc->c->pool);
+    cache_unlock();
+    return rv == APR_SUCCESS ? 0 : -1;
+}
+
+void tls_cache_bind(tls_conn_t *tc)
+{
+    gnutls_db_set_cache_expiration(tc->session,
+                                   tls_conf_cache_timeout(tc->sc));
+    if (ticket_key && tls_conf_session_tickets(tc->sc)) {
+        gnutls_session_ticket_enable_server(tc->session, ticket_key);
+    }
+    if (cache_instance) {
+        gnutls_db_set_ptr(tc->session, tc);
+        gnutls_db_set_store_function(tc->session, db_store);
+        gnutls_db_set_retrieve_function(tc->session, db_fetch);
+        gnutls_db_set_remove_function(tc->session, db_remove);
+    }
+}
+
+/* GnuTLS would send TLS 1.3 tickets with its Finished, ahead of the
+ * client's; a client leaving Nagle on then holds its request until our
+ * delayed ACK, 40 ms per connection. Sent now, they acknowledge the
+ * client's Finished at once, as OpenSSL's do. */
+void tls_cache_handshake_done(tls_conn_t *tc)
+{
+    if (ticket_key && tls_conf_session_tickets(tc->sc)
+        && gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3
+        && gnutls_session_ticket_send(tc->session, 1, 0) == 0) {
+        tls_io_send_out(tc, 1);
+    }
+}
+
+static int tls_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp)
+{
+    (void)plog; (void)ptemp;
+    ap_mutex_register(pconf, TLS_CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+    return OK;
+}
+
+static apr_status_t cache_destroy(void *data)
+{
+    if (cache_provider && cache_instance) {
+        cache_provider->destroy(cache_instance, data);
+    }
+    cache_provider = NULL;
+    cache_instance = NULL;
+    cache_mutex = NULL;
+    return APR_SUCCESS;
+}
+
+static int uses_tls(server_rec *s)
+{
+    for (; s; s = s->next) {
+        if (tls_conf_srv_get(s)->engine == 1) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The session cache: the configured provider, or shmcb when loaded. */
+static apr_status_t cache_init(apr_pool_t *pconf, apr_pool_t *ptemp,
+                               server_rec *s, tls_srv_conf_t *sc)
+{
+    static const struct ap_socache_hints hints = { 32, 2048, 30 };
+    const char *err;
+    apr_status_t rv;
+
+    cache_provider = sc->cache_provider;
+    cache_instance = sc->cache_instance;
+    if (!sc->cache_name) {
+        if (provider_lookup(ptemp, "shmcb", &cache_provider)) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "no TLS session "
+                         "cache: mod_socache_shmcb is not loaded (tickets "
+                         "still resume sessions)");
+            return APR_SUCCESS;
+        }
+        err = cache_provider->create(&cache_instance, NULL, ptemp, pconf);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS session "
+                         "cache: %s", err);
+            return APR_EGENERAL;
+        }
+    }
+    if (!cache_instance) {
+        return APR_SUCCESS;
+    }
+    if (cache_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&cache_mutex, NULL, TLS_CACHE_MUTEX, NULL,
+                                    s, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    rv = cache_provider->init(cache_instance, TLS_CACHE_ID, &hints, s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "cannot initialise the "
+                     "TLS session cache (%s)", cache_provider->name);
+        return rv;
+    }
+    cache_server = s;
+    apr_pool_cleanup_register(pconf, s, cache_destroy, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+static int tls_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                 apr_pool_t *ptemp, server_rec *s)
+{
+    tls_srv_conf_t *sc = tls_conf_srv_get(s);
+
+    (void)plog;
+    if (!uses_tls(s)) {
+        return OK;
+    }
+    if (sc->ticket_key.data) {
+        ticket_key = &sc->ticket_key;
+    }
+    else if (!(ticket_key = lifetime_key(s))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "cannot make a TLS session ticket key");
+        return !OK;
+    }
+    return cache_init(pconf, ptemp, s, sc) == APR_SUCCESS ? OK : !OK;
+}
+
+static void tls_cache_child_init(apr_pool_t *p, server_rec *s)
+{
+    if (cache_mutex) {
+        apr_global_mutex_child_init(&cache_mutex,
+                                    apr_global_mutex_lockfile(cache_mutex), p);
+    }
+    (void)s;
+}
+
+void tls_cache_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_pre_config(tls_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(tls_cache_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tls_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,25 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+#ifndef TLS_CACHE_H
+#define TLS_CACHE_H
+
+#include "tls_config.h"
+
+struct tls_conn_t;
+
+/* TLSSessionCache and TLSSessionTicketKeyFile, checked as they are read. */
+const char *tls_cache_configure(cmd_parms *cmd, tls_srv_conf_t *sc,
+                                const char *spec);
+const char *tls_cache_read_ticket_key(cmd_parms *cmd, tls_srv_conf_t *sc,
+                                      const char *path);
+
+/* Resumption for a session, with its vhost's settings: tickets under the
+ * shared master key, and the socache for TLS 1.2 session IDs. */
+void tls_cache_bind(struct tls_conn_t *tc);
+
+/* After the handshake: TLS 1.3 tickets go out now, once the client's
+ * Finished is in (see tls_cache.c why). */
+void tls_cache_handshake_done(struct tls_conn_t *tc);
+
+void tls_cache_register_hooks(apr_pool_t *p);
+
+#endif /* TLS_CACHE_H */
