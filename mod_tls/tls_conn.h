@@ -34,6 +34,7 @@ typedef struct tls_conn_t {
     apr_status_t net_status;     /* the last failure seen below us */
     int net_eof;
     int corked;
+    apr_size_t corked_len;       /* plaintext GnuTLS holds for one record */
     const char *sni;             /* server name the client asked for */
     apr_array_header_t *alpn_offered; /* the client's ALPN list, in order */
     const char *fail_reason;     /* why we ended the handshake ourselves */

@@ -10,6 +10,7 @@
 #include <http_connection.h>
 #include <http_log.h>
 #include <http_core.h>
+#include <http_request.h>
 
 #include "tls_conn.h"
 
@@ -497,14 +498,17 @@ static apr_status_t uncork(tls_conn_t *tc)
         return APR_SUCCESS;
     }
     tc->corked = 0;
+    tc->corked_len = 0;
     do {
         rv = gnutls_record_uncork(tc->session, GNUTLS_RECORD_WAIT);
     } while (rv == GNUTLS_E_AGAIN || rv == GNUTLS_E_INTERRUPTED);
     return rv < 0 ? record_failed(tc, rv, "write") : APR_SUCCESS;
 }
 
-/* Small writes gather into full records; large ones go out record by
- * record, passed down as they pile up so memory stays bounded. */
+/* Small writes gather into full records, across filter calls (response
+ * headers and body arrive apart), until a record is full or the stream
+ * says flush; large ones go out record by record, passed down as they
+ * pile up so memory stays bounded. */
 static apr_status_t write_data(tls_conn_t *tc, const char *data,
                                apr_size_t len)
 {
@@ -530,6 +534,10 @@ static apr_status_t write_data(tls_conn_t *tc, const char *data,
         }
         data += n;
         len -= (apr_size_t)n;
+        if (tc->corked && (tc->corked_len += (apr_size_t)n) >= TLS_RECORD_MAX
+            && (rv = uncork(tc)) != APR_SUCCESS) {
+            return rv;
+        }
         if (tc->raw_out_len >= TLS_OUT_PASS_THRESHOLD
             && (rv = tls_io_send_out(tc, 0)) != APR_SUCCESS) {
             return rv;
@@ -538,11 +546,17 @@ static apr_status_t write_data(tls_conn_t *tc, const char *data,
     return APR_SUCCESS;
 }
 
+/* Buckets after which the client must have all data before them. */
+static int ends_output(apr_bucket *b)
+{
+    return APR_BUCKET_IS_FLUSH(b) || AP_BUCKET_IS_EOC(b) || AP_BUCKET_IS_EOR(b);
+}
+
 static apr_status_t pass_meta(tls_conn_t *tc, apr_bucket *b)
 {
     apr_status_t rv;
 
-    if ((rv = uncork(tc)) != APR_SUCCESS) {
+    if (ends_output(b) && (rv = uncork(tc)) != APR_SUCCESS) {
         return rv;
     }
     if (AP_BUCKET_IS_EOC(b) && tc->state == TLS_CONN_OPEN) {
@@ -598,9 +612,6 @@ static apr_status_t tls_filter_out(ap_filter_t *f, apr_bucket_brigade *bb)
         if (rv == APR_SUCCESS) {
             apr_bucket_delete(b);
         }
-    }
-    if (rv == APR_SUCCESS) {
-        rv = uncork(tc);
     }
     if (rv == APR_SUCCESS) {
         rv = tls_io_send_out(tc, 0);
