@@ -178,6 +178,20 @@ static const char *cmd_error(cmd_parms *cmd, const char *msg)
                : NULL;
 }
 
+/* A whole number in [min, max], or an error naming what it should be. */
+static const char *parse_number(cmd_parms *cmd, const char *arg, long min,
+                                long max, const char *what, long *out)
+{
+    char *end;
+
+    *out = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || *out < min || *out > max) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not %s "
+                         "between %ld and %ld", arg, what, min, max));
+    }
+    return NULL;
+}
+
 static const char *set_engine(cmd_parms *cmd, void *dc, int flag)
 {
     tls_srv_conf_t *sc = cmd_srv_conf(cmd);
@@ -311,17 +325,15 @@ static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_handshake_timeout(cmd_parms *cmd, void *dc,
                                          const char *arg)
 {
-    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
-    char *end;
+    const char *err;
     long secs;
 
     (void)dc;
-    secs = strtol(arg, &end, 10);
-    if (*arg == '\0' || *end != '\0' || secs < 0 || secs > 3600) {
-        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a number "
-                         "of seconds between 0 (no deadline) and 3600", arg));
+    if ((err = parse_number(cmd, arg, 0, 3600, "a number of seconds (0: no "
+                            "deadline)", &secs))) {
+        return err;
     }
-    sc->handshake_timeout = apr_time_from_sec(secs);
+    cmd_srv_conf(cmd)->handshake_timeout = apr_time_from_sec(secs);
     return NULL;
 }
 
@@ -375,12 +387,11 @@ static const char *set_client_file(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_verify_depth(cmd_parms *cmd, void *dcv, const char *arg)
 {
     tls_dir_conf_t *dc = dcv;
-    char *end;
-    long n = strtol(arg, &end, 10);
+    const char *err;
+    long n;
 
-    if (*arg == '\0' || *end != '\0' || n < 0 || n > 100) {
-        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a depth "
-                         "between 0 and 100", arg));
+    if ((err = parse_number(cmd, arg, 0, 100, "a depth", &n))) {
+        return err;
     }
     if (cmd->path) {
         dc->verify_depth = (int)n;
@@ -437,13 +448,13 @@ static const char *set_session_tickets(cmd_parms *cmd, void *dc, int flag)
 static const char *set_cache_timeout(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
-    char *end;
-    long secs = strtol(arg, &end, 10);
+    const char *err;
+    long secs;
 
     (void)dc;
-    if (*arg == '\0' || *end != '\0' || secs < 1 || secs > 86400 * 7) {
-        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a number "
-                         "of seconds between 1 and 604800", arg));
+    if ((err = parse_number(cmd, arg, 1, 7 * 86400, "a number of seconds",
+                            &secs))) {
+        return err;
     }
     cmd_srv_conf(cmd)->cache_timeout = (int)secs;
     return NULL;
