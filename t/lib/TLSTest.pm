@@ -33,6 +33,7 @@ our @EXPORT = qw(
     tmpdir pki free_port top_dir run_cmd slurp spit sha256_file make_random_file
     wait_until tls_vhost tls_get tls_connect http_request read_response curl_cmd
     parse_env cert_info finish have_tool
+    pki_cert x509_field h2load sni_args
 );
 
 my $TOP = abs_path(dirname(__FILE__) . '/../..');
@@ -207,18 +208,25 @@ sub listening {
 
 # ---------------------------------------------------------------- config
 
-# tls_vhost(port => '@PORT@', certs => ['ecdsa'], extra => TEXT): the text of a
-# TLS virtual host with the PKI's server certificates (rsa, ecdsa, ed25519,
-# or a path relative to the PKI / absolute)
+# tls_vhost(port => '@PORT@', certs => ['ecdsa'], extra => TEXT,
+#           name => 'localhost', aliases => [NAMES], vh => LABEL): the text of a
+# TLS virtual host with the PKI's server certificates (rsa, ecdsa, ed25519;
+# a bare name such as 'other' for the PKI's other.crt + other.key, see also
+# pki_cert; or "certfile [keyfile]" as written). vh adds the response header
+# "X-VH: LABEL", so that a test sees which virtual host answered.
 sub tls_vhost {
     my (%o) = @_;
     my $port  = $o{port} // '@PORT@';
     my $certs = $o{certs} || ['ecdsa'];
-    my $text  = "<VirtualHost 127.0.0.1:$port>\n    ServerName localhost\n"
-              . "    TLSEngine on\n";
+    my $text  = "<VirtualHost 127.0.0.1:$port>\n    ServerName " . ($o{name} // 'localhost') . "\n";
+    $text .= "    ServerAlias @{$o{aliases}}\n" if $o{aliases} && @{$o{aliases}};
+    $text .= "    TLSEngine on\n";
+    $text .= "    Header always set X-VH \"$o{vh}\"\n" if defined $o{vh};
     for my $c (@$certs) {
         if ($c =~ /^(rsa|ecdsa|ed25519)$/) {
             $text .= "    TLSCertificate \@PKI\@/server-$c.crt \@PKI\@/server-$c.key\n";
+        } elsif ($c =~ /^[\w.-]+$/) {
+            $text .= "    TLSCertificate \@PKI\@/$c.crt \@PKI\@/$c.key\n";
         } else {
             $text .= "    TLSCertificate $c\n";
         }
@@ -321,12 +329,12 @@ sub read_response {
     return { status => $status, headers => \%h, body => $body };
 }
 
-# http_request(SOCK, path => '/', method => 'GET', close => 0, headers => {}):
-# the request text, or sent when SOCK is given
+# http_request(path => '/', method => 'GET', close => 0, headers => {},
+#              host => 'localhost'): the request text
 sub http_request {
     my (%o) = @_;
-    my $req = sprintf("%s %s HTTP/1.1\r\nHost: localhost\r\n",
-                      $o{method} || 'GET', $o{path} || '/');
+    my $req = sprintf("%s %s HTTP/1.1\r\nHost: %s\r\n",
+                      $o{method} || 'GET', $o{path} || '/', $o{host} // 'localhost');
     $req .= "Connection: close\r\n" if $o{close};
     $req .= "$_: $o{headers}{$_}\r\n" for sort keys %{$o{headers} || {}};
     return "$req\r\n";
@@ -339,6 +347,11 @@ sub _parse_response_text {
     $r->{status} = $2;
     my $head = $1;
     my $body = substr($text, $+[0]);
+    my %h;
+    for my $line (split /\r?\n/, $head) {
+        $h{lc $1} = $2 if $line =~ /^([!-9;-~]+):\s*(.*?)\s*$/;
+    }
+    $r->{headers} = \%h;
     if ($head =~ /^Content-Length:\s*(\d+)/mi) {
         $body = substr($body, 0, $1);
     }
@@ -358,17 +371,46 @@ sub parse_env {
 # ---------------------------------------------------------------- clients
 
 # tls_get(client => curl|gnutls|openssl|perl, port => P, version => '1.2'|'1.3',
-#         path => '/', priority => GNUTLS_PRIORITY, args => [extra args]):
+#         path => '/', priority => GNUTLS_PRIORITY, args => [extra args],
+#         sni => NAME, host => NAME, verify_name => NAME):
 # one GET https://localhost:P/path with a Connection: close request. Returns
 #   { ok => handshake completed, proto => 'TLSv1.3', cipher => OpenSSL-style
-#     name (openssl, curl, perl), status, body, certs => [PEM ...] (openssl,
-#     gnutls), out => the tool's output }
+#     name (openssl, curl, perl), status, body, headers => {lc name => value},
+#     certs => [PEM ...] (openssl, gnutls), alpn => negotiated protocol ('' for
+#     none; curl, openssl, gnutls), http_version (curl), out => the output }
+# sni: the server name the client sends (default localhost; '' sends none,
+# then curl asks for https://127.0.0.1:P/). host: the Host header (default:
+# the server name, or localhost). verify_name: the name the certificate must
+# be valid for (default: the server name, or localhost); curl cannot check a
+# name other than the one it sends and then skips verification (-k).
 my %CLIENT = (curl => \&_curl, gnutls => \&_gnutls, openssl => \&_openssl, perl => \&_perl);
 sub tls_get {
     my (%o) = @_;
     my $c = $CLIENT{$o{client}} or die "unknown client $o{client}";
     $o{path} //= '/';
     return $c->(%o);
+}
+
+# _names(%o): (server name to send or '', Host header, name to verify)
+sub _names {
+    my (%o) = @_;
+    my $sni = $o{sni} // 'localhost';
+    my $host = $o{host} // ($sni eq '' ? 'localhost' : $sni);
+    my $verify = $o{verify_name} // ($sni eq '' ? 'localhost' : $sni);
+    return ($sni, $host, $verify);
+}
+
+# sni_args(CLIENT, SNI, VERIFY_NAME): command line arguments of gnutls-cli or
+# openssl s_client that send SNI (none for '') and check the certificate for
+# VERIFY_NAME
+sub sni_args {
+    my ($client, $sni, $verify) = @_;
+    if ($client eq 'gnutls') {
+        return (($sni eq '' ? '--disable-sni' : "--sni-hostname=$sni"),
+                "--verify-hostname=$verify");
+    }
+    return (($sni eq '' ? '-noservername' : ('-servername', $sni)),
+            '-verify_hostname', $verify);
 }
 
 # curl_cmd(PORT, args...): a curl command line that trusts the test CA and
@@ -386,15 +428,34 @@ sub _curl {
     my @v = !$o{version} ? ()
           : $o{version} eq '1.2' ? ('--tlsv1.2', '--tls-max', '1.2')
           : ('--tlsv1.3');
-    my ($rc, $out) = run_cmd(curl_cmd($o{port}, '-v', @v, '-o', $body, '-w', "\nCURL_RESULT %{http_code} %{num_connects}\n",
-        @{$o{args} || []}, "https://localhost:$o{port}$o{path}"), timeout => 70);
+    my $url_host = 'localhost';
+    my @names;
+    if (defined $o{sni} || defined $o{host} || defined $o{verify_name}) {
+        my ($sni, $host, $verify) = _names(%o);
+        $url_host = $sni eq '' ? '127.0.0.1' : $sni;
+        push @names, '--resolve', "$sni:$o{port}:127.0.0.1" if $sni ne '' && $sni ne 'localhost';
+        push @names, '-H', "Host: $host" if defined $o{host};
+        push @names, '-k' if defined $o{verify_name} && lc $verify ne lc $url_host;
+    }
+    my ($rc, $out) = run_cmd(curl_cmd($o{port}, '-v', @v, @names, '-o', $body,
+        '-w', "\nCURL_RESULT %{http_code} %{num_connects} %{http_version}\n",
+        @{$o{args} || []}, "https://$url_host:$o{port}$o{path}"), timeout => 70);
     my $r = { out => $out, rc => $rc };
     if ($out =~ m{SSL connection using (TLSv[\d.]+) / (\S+)}) {
         @$r{qw(ok proto cipher)} = (1, $1, $2);
     }
-    if ($out =~ /^CURL_RESULT (\d+) (\d+)/m && $1 ne '000') {
+    $r->{alpn} = $out =~ /ALPN[:,] server accepted(?: to use)? (\S+)/ ? $1
+               : $out =~ /ALPN[:,] server did not agree/ ? '' : undef;
+    if ($out =~ /^CURL_RESULT (\d+) (\d+) (\S+)/m && $1 ne '000') {
         $r->{status} = $1;
+        $r->{http_version} = $3;
         $r->{body} = slurp($body);
+        my %h;
+        for (split /\n/, $out) {
+            %h = () if m{^< HTTP/};
+            $h{lc $1} = $2 if /^< ([!-9;-~]+):\s*(.*?)\s*$/;
+        }
+        $r->{headers} = \%h;
     }
     unlink $body;
     return $r;
@@ -406,10 +467,12 @@ sub _gnutls {
     unlink $certs;
     my $prio = $o{priority}
         || (!$o{version} ? 'NORMAL' : "NORMAL:-VERS-ALL:+VERS-TLS$o{version}");
+    my ($sni, $host, $verify) = _names(%o);
+    my @names = (defined $o{sni} || defined $o{verify_name}) ? sni_args('gnutls', $sni, $verify) : ();
     my ($rc, $out) = run_cmd(['gnutls-cli', '--x509cafile', pki() . '/ca.crt',
-        '--priority', $prio, '--save-cert', $certs, '-p', $o{port},
+        '--priority', $prio, '--save-cert', $certs, '-p', $o{port}, @names,
         @{$o{args} || []}, 'localhost'],
-        stdin => http_request(path => $o{path}, close => 1), timeout => 30);
+        stdin => http_request(path => $o{path}, close => 1, host => $host), timeout => 30);
     my $r = { out => $out, rc => $rc };
     if ($out =~ /^- Handshake was completed/m) {
         $r->{ok} = 1;
@@ -417,6 +480,7 @@ sub _gnutls {
             ($r->{proto} = $1) =~ s/^TLS/TLSv/;
         }
         ($r->{gnutls_cipher}) = $out =~ /^- Description: .*-\(([^()]+)\)\s*$/m;
+        $r->{alpn} = $out =~ /^- Application protocol: (\S+)/m ? $1 : '';
     }
     $r->{certs} = [ (slurp($certs) // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs ];
     _parse_response_text($out, $r);
@@ -429,30 +493,36 @@ sub _openssl {
     my @v = !$o{version} ? () : $o{version} eq '1.2' ? ('-tls1_2')
           : $o{version} eq '1.1' ? ('-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0')
           : ('-tls1_3');
+    my ($sni, $host, $verify) = _names(%o);
     my ($rc, $out) = run_cmd(['openssl', 's_client', '-connect', "127.0.0.1:$o{port}",
-        '-servername', 'localhost', '-verify_hostname', 'localhost',
+        sni_args('openssl', $sni, $verify),
         '-CAfile', pki() . '/ca.crt', '-showcerts', '-ign_eof', @v,
         @{$o{args} || []}],
-        stdin => http_request(path => $o{path}, close => 1), timeout => 30);
+        stdin => http_request(path => $o{path}, close => 1, host => $host), timeout => 30);
     my $r = { out => $out, rc => $rc };
     if ($out =~ /^New, (TLSv[\d.]+), Cipher is (\S+)/m && $2 ne '(NONE)') {
         @$r{qw(ok proto cipher)} = (1, $1, $2);
+        $r->{alpn} = $out =~ /^ALPN protocol: (\S+)/m ? $1 : '';
     }
     ($r->{verify}) = $out =~ /^\s*Verify return code: (\d+)/m;
     $r->{certs} = [ $out =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs ];
     ($r->{peer_sig}) = $out =~ /^Peer signature type: (\S+)/m;
+    ($r->{session_id}) = $out =~ /^\s*Session-ID: ([0-9A-F]*)\s*$/m;
     _parse_response_text($out, $r);
     return $r;
 }
 
 sub _perl {
     my (%o) = @_;
-    my $s = tls_connect(port => $o{port}, version => $o{version}, @{$o{args} || []});
+    my ($sni, $host, $verify) = _names(%o);
+    my @names = (defined $o{sni} || defined $o{verify_name})
+              ? (SSL_hostname => $sni, SSL_verifycn_name => $verify) : ();
+    my $s = tls_connect(port => $o{port}, version => $o{version}, @names, @{$o{args} || []});
     my $r = { out => $s ? '' : "$SSL_ERROR" };
     return $r unless $s;
     @$r{qw(ok proto cipher)} = (1, $s->get_sslversion, $s->get_cipher);
     $r->{proto} =~ s/^TLSv(\d)_(\d)$/TLSv$1.$2/;
-    print $s http_request(path => $o{path}, close => 1);
+    print $s http_request(path => $o{path}, close => 1, host => $host);
     my $resp = eval { read_response($s) };
     if ($resp) {
         @$r{qw(status body headers)} = @$resp{qw(status body headers)};
@@ -476,6 +546,72 @@ sub cert_info {
     $i{key} = $alg eq 'rsaEncryption' ? 'RSA' : $alg eq 'id-ecPublicKey' ? 'ECDSA'
             : $alg =~ /ED25519/i ? 'Ed25519' : "?$alg";
     return \%i;
+}
+
+# pki_cert(NAME, cn => CN, dns => [NAMES], ip => ['127.0.0.1'], type =>
+# 'ecdsa'|'rsa'|'ed25519', days => 365): NAME.key and NAME.crt (leaf, then the
+# intermediate) in the test PKI, signed by its intermediate CA like the
+# certificates of build/make-pki (organization "mod_tls tests"); made once.
+# Returns the path of NAME.crt; tls_vhost(certs => [NAME]) serves it.
+sub pki_cert {
+    my ($name, %o) = @_;
+    my $dir = pki();
+    my ($crt, $key) = ("$dir/$name.crt", "$dir/$name.key");
+    return $crt if -s $crt && -s $key;
+    my $type = $o{type} || 'ecdsa';
+    my @kt = $type eq 'rsa' ? ('--key-type', 'rsa', '--bits', 2048)
+           : $type eq 'ed25519' ? ('--key-type', 'ed25519')
+           : ('--key-type', 'ecdsa', '--curve', 'secp256r1');
+    my ($rc, $out) = run_cmd(['certtool', '--generate-privkey', @kt, '--no-text',
+                              '--outfile', $key]);
+    die "certtool (key for $name) failed: $out" if $rc;
+    my @t = ('organization = "mod_tls tests"', "cn = \"$o{cn}\"", 'tls_www_server',
+             'signing_key', 'expiration_days = ' . ($o{days} || 365));
+    push @t, 'encryption_key' if $type eq 'rsa';
+    push @t, map { "dns_name = \"$_\"" } @{$o{dns} || []};
+    push @t, map { "ip_address = \"$_\"" } @{$o{ip} || ['127.0.0.1']};
+    my $tmpl = spit("$dir/$name.tmpl", join("\n", @t) . "\n");
+    ($rc, $out) = run_cmd(['certtool', '--generate-certificate', '--no-text',
+        '--load-privkey', $key, '--load-ca-certificate', "$dir/int.crt",
+        '--load-ca-privkey', "$dir/int.key", '--template', $tmpl,
+        '--outfile', "$dir/$name.leaf"]);
+    die "certtool (certificate $name) failed: $out" if $rc;
+    spit($crt, slurp("$dir/$name.leaf") . slurp("$dir/int.crt"));
+    unlink("$dir/$name.leaf", $tmpl);
+    return $crt;
+}
+
+# x509_field(FILE_OR_PEM, ARGS...): what `openssl x509 -noout ARGS` prints for
+# the first certificate of a file (or of PEM text), without a "name=" prefix
+# when it prints one value (-subject, -serial, -enddate...)
+sub x509_field {
+    my ($cert, @args) = @_;
+    my @in = $cert =~ /^-----BEGIN/ ? () : ('-in', $cert);
+    my ($rc, $out) = run_cmd(['openssl', 'x509', '-noout', @in, @args],
+                             $cert =~ /^-----BEGIN/ ? (stdin => $cert) : ());
+    die "openssl x509 @args failed: $out" if $rc;
+    $out =~ s/\s+$//;
+    $out =~ s/^\w+=// if $out !~ /\n/;
+    return $out;
+}
+
+# h2load(URL, args...): runs nghttp2's h2load and returns { out, rc, proto
+# (TLS protocol), cipher, alpn (application protocol), total, succeeded,
+# failed, errored, s2xx, s3xx, s4xx, s5xx }
+sub h2load {
+    my ($url, @args) = @_;
+    my ($rc, $out) = run_cmd(['h2load', @args, $url], timeout => 120);
+    my $r = { out => $out, rc => $rc };
+    ($r->{proto})  = $out =~ /^TLS Protocol: (\S+)/m;
+    ($r->{cipher}) = $out =~ /^Cipher: (\S+)/m;
+    ($r->{alpn})   = $out =~ /^Application protocol: (\S+)/m;
+    if ($out =~ /^requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/m) {
+        @$r{qw(total succeeded failed errored)} = ($1, $2, $3, $4);
+    }
+    if ($out =~ /^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/m) {
+        @$r{qw(s2xx s3xx s4xx s5xx)} = ($1, $2, $3, $4);
+    }
+    return $r;
 }
 
 # ---------------------------------------------------------------- the end
@@ -721,6 +857,21 @@ sub wait_log {
     my $found = '';
     TLSTest::wait_until(sub {
         $found = join("\n", grep { /$re/ } split /\n/, $self->log_since($o{since} // 0));
+    }, timeout => $o{timeout} // 10);
+    return $found;
+}
+
+# log_file(NAME): path of a file in the server's logs directory (for
+# CustomLog @DIR@/logs/NAME); file_mark(PATH) / wait_file(PATH, REGEX, since
+# => MARK, timeout => SECS): like log_mark / wait_log for such a file
+sub log_file  { "$_[0]{dir}/logs/$_[1]" }
+sub file_mark { -s $_[1] || 0 }
+sub wait_file {
+    my ($self, $path, $re, %o) = @_;
+    my $found = '';
+    TLSTest::wait_until(sub {
+        my $text = TLSTest::slurp($path) // '';
+        $found = join("\n", grep { /$re/ } split /\n/, substr($text, $o{since} // 0));
     }, timeout => $o{timeout} // 10);
     return $found;
 }
