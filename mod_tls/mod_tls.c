@@ -16,6 +16,7 @@
 
 static void tls_register_hooks(apr_pool_t *p)
 {
+    tls_conf_register_hooks(p);
     tls_cred_register_hooks(p);
     tls_io_register(p);
     tls_conn_register_hooks(p);

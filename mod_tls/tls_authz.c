@@ -80,7 +80,36 @@ static int ask_client(request_rec *r, tls_conn_t *tc, tls_client_mode_t mode,
     return OK;
 }
 
+/* TLSUserName: REMOTE_USER and %u from a certificate variable. Set in the
+ * access phase, as mod_ssl does, so that `Require user` can use it. */
+static void set_user_name(request_rec *r)
+{
+    tls_dir_conf_t *dc = tls_conf_dir_get(r);
+    const char *user;
+
+    if (!dc->user_name || !ap_ssl_conn_is_ssl(r->connection)) {
+        return;
+    }
+    user = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                             dc->user_name);
+    if (user && *user) {
+        r->user = apr_pstrdup(r->pool, user);
+    }
+}
+
+static int check_client(request_rec *r);
+
 static int tls_hook_check_access(request_rec *r)
+{
+    int rv = check_client(r);
+
+    if (rv == DECLINED) {
+        set_user_name(r);
+    }
+    return rv;
+}
+
+static int check_client(request_rec *r)
 {
     tls_conn_t *tc = tls_conn_get(r->connection);
     tls_dir_conf_t *dc = tls_conf_dir_get(r);
@@ -108,19 +137,12 @@ static int tls_hook_check_access(request_rec *r)
     return DECLINED;
 }
 
-/* TLSUserName: REMOTE_USER and %u from a certificate variable. */
+/* Subrequests and internal redirects skip the access phase where nothing
+ * changed; keep their user too. */
 static int tls_hook_fixups(request_rec *r)
 {
-    tls_dir_conf_t *dc = tls_conf_dir_get(r);
-    const char *user;
-
-    if (!dc->user_name || !ap_ssl_conn_is_ssl(r->connection)) {
-        return DECLINED;
-    }
-    user = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
-                             dc->user_name);
-    if (user && *user) {
-        r->user = apr_pstrdup(r->pool, user);
+    if (!r->user) {
+        set_user_name(r);
     }
     return DECLINED;
 }
@@ -151,7 +173,7 @@ static int tls_hook_fake_basic(request_rec *r)
             return HTTP_FORBIDDEN;
         }
     }
-    if (auth || !tc->client_crt || strcmp(tc->verify, "SUCCESS")) {
+    if (auth || !verified(tc, TLS_CLIENT_OPTIONAL_NO_CA)) {
         return DECLINED;
     }
     user = tls_certvars_legacy_dn(r->pool, tc->client_crt);

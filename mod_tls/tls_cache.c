@@ -183,10 +183,14 @@ static gnutls_datum_t db_fetch(void *ptr, gnutls_datum_t key)
 {
     tls_conn_t *tc = ptr;
     gnutls_datum_t out = { NULL, 0 };
-    unsigned char *buf = apr_palloc(tc->c->pool, TLS_SESSION_MAX);
+    unsigned char *buf;
     unsigned int len = TLS_SESSION_MAX;
     apr_status_t rv;
 
+    if (tc->renegotiating) {
+        return out;
+    }
+    buf = apr_palloc(tc->c->pool, TLS_SESSION_MAX);
     cache_lock();
     rv = cache_provider->retrieve(cache_instance, cache_server, key.data,
                                   key.size, buf, &len, tc->c->pool);
@@ -235,6 +239,13 @@ void tls_cache_bind(tls_conn_t *tc)
         gnutls_db_set_retrieve_function(tc->session, db_fetch);
         gnutls_db_set_remove_function(tc->session, db_remove);
     }
+}
+
+void tls_cache_no_resumption(tls_conn_t *tc)
+{
+    /* tickets are off for TLS 1.2 where this can happen (see
+     * tls_conf_perdir_client_auth); the session cache is bypassed */
+    tc->renegotiating = 1;
 }
 
 /* GnuTLS would send TLS 1.3 tickets with its Finished, ahead of the

@@ -374,6 +374,56 @@ static const char *cert_san(apr_pool_t *p, gnutls_x509_crt_t crt,
     }
 }
 
+/* A big-endian unsigned number in decimal. */
+static const char *decimal_string(apr_pool_t *p, const unsigned char *d,
+                                  apr_size_t n)
+{
+    unsigned char *num = apr_pmemdup(p, d, n);
+    char *out = apr_palloc(p, n * 3 + 2);
+    apr_size_t len = 0, i, first = 0;
+
+    while (first < n) {
+        unsigned rem = 0;
+
+        for (i = first; i < n; ++i) {
+            unsigned cur = (rem << 8) | num[i];
+
+            num[i] = (unsigned char)(cur / 10);
+            rem = cur % 10;
+        }
+        out[len++] = (char)('0' + rem);
+        while (first < n && num[first] == 0) {
+            ++first;
+        }
+    }
+    if (len == 0) {
+        out[len++] = '0';
+    }
+    out[len] = '\0';
+    for (i = 0; i < len / 2; ++i) {
+        char t = out[i];
+        out[i] = out[len - 1 - i];
+        out[len - 1 - i] = t;
+    }
+    return out;
+}
+
+/* RFC 4523 CertificateExactAssertion, as mod_ssl writes it. */
+static const char *cert_cea(apr_pool_t *p, gnutls_x509_crt_t crt)
+{
+    unsigned char buf[64];
+    size_t len = sizeof(buf);
+    gnutls_x509_dn_t issuer;
+
+    if (gnutls_x509_crt_get_serial(crt, buf, &len) < 0
+        || gnutls_x509_crt_get_issuer(crt, &issuer) < 0) {
+        return "";
+    }
+    return apr_pstrcat(p, "{ serialNumber ", decimal_string(p, buf, len),
+                       ", issuer rdnSequence:\"", dn_string(p, issuer),
+                       "\" }", NULL);
+}
+
 static const char *cert_pem(apr_pool_t *p, gnutls_x509_crt_t crt)
 {
     gnutls_datum_t out = { NULL, 0 };
@@ -435,6 +485,9 @@ const char *tls_certvars_get(apr_pool_t *p, gnutls_x509_crt_t crt,
     if (!strcmp(name, "CERT")) {
         return cert_pem(p, crt);
     }
+    if (!strcmp(name, "CERT_RFC4523_CEA")) {
+        return cert_cea(p, crt);
+    }
     if (!strncmp(name, "SAN_DNS_", 8) && apr_isdigit(name[8])) {
         v = cert_san(p, crt, GNUTLS_SAN_DNSNAME, atoi(name + 8));
         return v ? v : "";
@@ -462,7 +515,7 @@ void tls_certvars_export(apr_pool_t *p, gnutls_x509_crt_t crt,
                          const char *prefix, int with_pem, apr_table_t *t)
 {
     static const char *const simple[] = { "M_VERSION", "M_SERIAL", "V_START",
-        "V_END", "V_REMAIN", "A_SIG", "A_KEY", "S_DN", "I_DN" };
+        "V_END", "A_SIG", "A_KEY", "S_DN", "I_DN" };
     gnutls_x509_dn_t dn;
     unsigned i;
 

@@ -11,8 +11,10 @@
 const char *tls_certvars_get(apr_pool_t *p, gnutls_x509_crt_t crt,
                              const char *name);
 
-/* Puts every variable of crt into t, each name prefixed ("SSL_CLIENT_");
- * the PEM itself only with_pem. */
+/* Puts the variables mod_ssl's StdEnvVars exports for any certificate
+ * into t, each name prefixed ("SSL_CLIENT_"): version, serial, validity,
+ * algorithms, DNs and their components, SAN entries; the PEM only
+ * with_pem. */
 void tls_certvars_export(apr_pool_t *p, gnutls_x509_crt_t crt,
                          const char *prefix, int with_pem, apr_table_t *t);
 

@@ -104,6 +104,27 @@ tls_dir_conf_t *tls_conf_dir_get(request_rec *r)
     return ap_get_module_config(r->per_dir_config, &tls_module);
 }
 
+static int perdir_client_auth;
+
+int tls_conf_perdir_client_auth(void)
+{
+    return perdir_client_auth;
+}
+
+static int tls_conf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    perdir_client_auth = 0;
+    return OK;
+}
+
+void tls_conf_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_pre_config(tls_conf_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
 tls_client_mode_t tls_conf_client_mode(const tls_srv_conf_t *sc)
 {
     return sc->client_mode == TLS_CLIENT_UNSET ? TLS_CLIENT_NONE
@@ -354,6 +375,7 @@ static const char *set_client_certificate(cmd_parms *cmd, void *dcv,
             /* in a vhost: the handshake asks; in a directory: the request */
             if (cmd->path) {
                 dc->client_mode = modes[i].mode;
+                perdir_client_auth |= modes[i].mode != TLS_CLIENT_NONE;
             }
             else {
                 cmd_srv_conf(cmd)->client_mode = modes[i].mode;

@@ -93,6 +93,8 @@ typedef struct {
 extern module AP_MODULE_DECLARE_DATA tls_module;
 extern const command_rec tls_conf_cmds[];
 
+void tls_conf_register_hooks(apr_pool_t *p);
+
 void *tls_conf_create_srv(apr_pool_t *p, server_rec *s);
 void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv);
 void *tls_conf_create_dir(apr_pool_t *p, char *dir);
@@ -107,6 +109,11 @@ int tls_conf_cache_timeout(const tls_srv_conf_t *sc);
 int tls_conf_verify_depth(const tls_srv_conf_t *sc);
 const char *tls_conf_key_purpose(const tls_srv_conf_t *sc);
 tls_dir_conf_t *tls_conf_dir_get(request_rec *r);
+
+/* Whether any <Location>/<Directory> asks for client certificates: then
+ * TLS 1.2 renegotiations may be needed, which GnuTLS cannot do for a
+ * client that holds a TLS 1.2 ticket. */
+int tls_conf_perdir_client_auth(void);
 
 /* Whether two servers negotiate TLS alike, so that a connection made for
  * one may serve requests for the other. */

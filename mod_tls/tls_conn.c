@@ -53,7 +53,9 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
     /* post-handshake authentication serves TLS 1.3 per-directory
      * client certificates, where the client offers it */
     rv = gnutls_init(&tc->session, GNUTLS_SERVER | GNUTLS_POST_HANDSHAKE_AUTH
-                                   | GNUTLS_NO_AUTO_SEND_TICKET);
+                                   | GNUTLS_NO_AUTO_SEND_TICKET
+                                   | (tls_conf_perdir_client_auth()
+                                      ? GNUTLS_NO_TICKETS_TLS12 : 0));
     if (rv < 0) {
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
                       "cannot create TLS session: %s", gnutls_strerror(rv));
@@ -144,9 +146,13 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err, int timed_out,
 {
     conn_rec *c = tc->c;
 
-    if (err == GNUTLS_E_NO_CERTIFICATE_FOUND && !tc->fail_reason) {
+    if ((err == GNUTLS_E_NO_CERTIFICATE_FOUND
+         || err == GNUTLS_E_CERTIFICATE_REQUIRED) && !tc->fail_reason) {
         tc->fail_reason = "the client sent no certificate, and "
                           "TLSClientCertificate is require";
+        tc->fail_alert =
+            gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3
+            ? GNUTLS_A_CERTIFICATE_REQUIRED : GNUTLS_A_HANDSHAKE_FAILURE;
     }
     if (timed_out) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,

@@ -48,6 +48,7 @@ typedef struct tls_conn_t {
     gnutls_x509_crt_t client_crt;/* only when verified (or GENEROUS) */
     apr_array_header_t *client_chain; /* gnutls_datum_t DER above the leaf */
     int reauth_done;             /* per-directory authentication ran */
+    int renegotiating;           /* a TLS 1.2 renegotiation is under way */
 } tls_conn_t;
 
 /* The TLS state of a connection, following HTTP/2 streams to their

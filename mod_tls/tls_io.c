@@ -13,6 +13,7 @@
 #include <http_request.h>
 
 #include "tls_conn.h"
+#include "tls_cache.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -289,6 +290,7 @@ apr_status_t tls_io_reauth(tls_conn_t *tc, apr_off_t limit)
         return APR_ENOTIMPL;
     }
     if (!tls13) {
+        tls_cache_no_resumption(tc);
         ret = gnutls_rehandshake(tc->session);
         if (ret < 0) {
             return record_failed(tc, ret, "renegotiation");
@@ -315,6 +317,7 @@ apr_status_t tls_io_reauth(tls_conn_t *tc, apr_off_t limit)
         }
         break;
     }
+    tc->renegotiating = 0;
     tls_io_send_out(tc, 1);
     return ret < 0 ? record_failed(tc, ret, tls13 ? "post-handshake "
                                    "authentication" : "renegotiation")
@@ -560,9 +563,13 @@ static apr_status_t pass_meta(tls_conn_t *tc, apr_bucket *b)
         return rv;
     }
     if (AP_BUCKET_IS_EOC(b) && tc->state == TLS_CONN_OPEN) {
-        /* close_notify, so the peer can tell our end from a truncation */
+        /* close_notify, so the peer can tell our end from a truncation;
+         * flushed, since the core closes the socket right after EOC */
         gnutls_bye(tc->session, GNUTLS_SHUT_WR);
         tc->state = TLS_CONN_CLOSED;
+        if ((rv = tls_io_send_out(tc, 1)) != APR_SUCCESS) {
+            return rv;
+        }
     }
     APR_BUCKET_REMOVE(b);
     APR_BRIGADE_INSERT_TAIL(tc->raw_out, b);

@@ -262,11 +262,20 @@ static void export_client(request_rec *r, tls_conn_t *tc, int std, int certs)
                        tc->verify ? tc->verify : "NONE");
     }
     if (!tc->client_crt) {
+        if (certs) {
+            apr_table_setn(r->subprocess_env, "SSL_CLIENT_CERT", "");
+        }
         return;
     }
     if (std) {
+        /* beyond what any certificate exports: client-only variables */
         tls_certvars_export(r->pool, tc->client_crt, "SSL_CLIENT_", 0,
                             r->subprocess_env);
+        apr_table_setn(r->subprocess_env, "SSL_CLIENT_V_REMAIN",
+                       tls_certvars_get(r->pool, tc->client_crt, "V_REMAIN"));
+        apr_table_setn(r->subprocess_env, "SSL_CLIENT_CERT_RFC4523_CEA",
+                       tls_certvars_get(r->pool, tc->client_crt,
+                                        "CERT_RFC4523_CEA"));
     }
     if (!certs) {
         return;
@@ -401,7 +410,9 @@ static const char *log_conn(request_rec *r, char *what)
         return "-";
     }
     if (!strcmp(what, "errstr")) {
-        return log_var(r, "SSL_CLIENT_VERIFY_ERROR");
+        /* the reason a client certificate failed verification */
+        const char *v = log_var(r, "SSL_CLIENT_VERIFY");
+        return (v && !strncmp(v, "FAILED:", 7)) ? v + 7 : NULL;
     }
     return NULL;
 }

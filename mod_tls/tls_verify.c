@@ -54,36 +54,80 @@ void tls_verify_ask(tls_conn_t *tc, tls_client_mode_t mode, int depth)
         : GNUTLS_CERT_REQUEST);
 }
 
-static int self_issued(const gnutls_datum_t *der)
+static gnutls_x509_crt_t parse_der(const gnutls_datum_t *der)
 {
     gnutls_x509_crt_t crt;
+
+    if (gnutls_x509_crt_init(&crt) < 0) {
+        return NULL;
+    }
+    if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) < 0) {
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    return crt;
+}
+
+static int self_issued(const gnutls_datum_t *der)
+{
+    gnutls_x509_crt_t crt = parse_der(der);
     int rv = 0;
 
-    if (gnutls_x509_crt_init(&crt) >= 0) {
-        if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0) {
-            rv = gnutls_x509_crt_check_issuer(crt, crt);
-        }
+    if (crt) {
+        rv = gnutls_x509_crt_check_issuer(crt, crt);
         gnutls_x509_crt_deinit(crt);
     }
     return rv;
 }
 
-/* Certificates above the client's, counted as OpenSSL's verify depth
- * does: what the client sent, plus the trust anchor unless it sent it. */
+/* Certificates above the client's on the path it proves, counted as
+ * OpenSSL's verify depth does: the issuers found among what the client
+ * sent (duplicates and strays ignored), plus the trust anchor unless the
+ * path already ends in a self-issued one. */
 static int chain_depth(const gnutls_datum_t *certs, unsigned n)
 {
-    return (int)n - 1 + (self_issued(&certs[n - 1]) ? 0 : 1);
+    gnutls_x509_crt_t crt[16];
+    int used[16] = { 0 };
+    unsigned i, cur = 0, m = n < 16 ? n : 16;
+    int depth = 0, found = 1;
+
+    for (i = 0; i < m; ++i) {
+        crt[i] = parse_der(&certs[i]);
+    }
+    used[0] = 1;
+    while (found && crt[cur] && !gnutls_x509_crt_check_issuer(crt[cur],
+                                                              crt[cur])) {
+        found = 0;
+        for (i = 1; i < m; ++i) {
+            if (!used[i] && crt[i]
+                && gnutls_x509_crt_check_issuer(crt[cur], crt[i])) {
+                used[i] = 1;
+                cur = i;
+                ++depth;
+                found = 1;
+                break;
+            }
+        }
+    }
+    if (crt[cur] && !gnutls_x509_crt_check_issuer(crt[cur], crt[cur])) {
+        ++depth;
+    }
+    for (i = 0; i < m; ++i) {
+        if (crt[i]) {
+            gnutls_x509_crt_deinit(crt[i]);
+        }
+    }
+    return depth;
 }
 
 static const char *subject_of(apr_pool_t *p, const gnutls_datum_t *der)
 {
-    gnutls_x509_crt_t crt;
+    gnutls_x509_crt_t crt = parse_der(der);
     gnutls_datum_t dn = { NULL, 0 };
     const char *s = "(unparsable certificate)";
 
-    if (gnutls_x509_crt_init(&crt) >= 0) {
-        if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0
-            && gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+    if (crt) {
+        if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
             s = apr_pstrmemdup(p, (const char *)dn.data, dn.size);
             gnutls_free(dn.data);
         }
@@ -147,7 +191,7 @@ int tls_verify_peer(gnutls_session_t session)
             alert = faults[i].alert;
         }
     }
-    if (reason && (status & GNUTLS_CERT_SIGNER_NOT_FOUND) && n == 1
+    if (reason && (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
         && self_issued(&certs[0])) {
         reason = "self-signed certificate";
     }
