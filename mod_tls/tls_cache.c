@@ -14,6 +14,7 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <util_mutex.h>
+#include <gnutls/crypto.h>
 
 #include "tls_cache.h"
 #include "tls_conn.h"
@@ -230,8 +231,9 @@ void tls_cache_bind(tls_conn_t *tc)
 {
     gnutls_db_set_cache_expiration(tc->session,
                                    tls_conf_cache_timeout(tc->sc));
-    if (ticket_key && tls_conf_session_tickets(tc->sc)) {
-        gnutls_session_ticket_enable_server(tc->session, ticket_key);
+    if (tc->sc->vhost_ticket_key.data && tls_conf_session_tickets(tc->sc)) {
+        gnutls_session_ticket_enable_server(tc->session,
+                                            &tc->sc->vhost_ticket_key);
     }
     if (cache_instance) {
         gnutls_db_set_ptr(tc->session, tc);
@@ -254,7 +256,7 @@ void tls_cache_no_resumption(tls_conn_t *tc)
  * client's Finished at once, as OpenSSL's do. */
 void tls_cache_handshake_done(tls_conn_t *tc)
 {
-    if (ticket_key && tls_conf_session_tickets(tc->sc)
+    if (tc->sc->vhost_ticket_key.data && tls_conf_session_tickets(tc->sc)
         && gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3
         && gnutls_session_ticket_send(tc->session, 1, 0) == 0) {
         tls_io_send_out(tc, 1);
@@ -335,6 +337,39 @@ static apr_status_t cache_init(apr_pool_t *pconf, apr_pool_t *ptemp,
     return APR_SUCCESS;
 }
 
+/* Each vhost seals tickets under its own key, derived from the master key
+ * and its ServerName, so that a session made for one vhost is never
+ * resumed at another (mod_ssl gets the same from its session id context);
+ * servers of a fleet, whatever their ports, derive the same keys from the
+ * same file. */
+static apr_status_t derive_vhost_keys(apr_pool_t *p, server_rec *s)
+{
+    for (; s; s = s->next) {
+        tls_srv_conf_t *sc = tls_conf_srv_get(s);
+        const char *id;
+        unsigned char *in;
+        apr_size_t idlen;
+
+        if (sc->engine != 1) {
+            continue;
+        }
+        id = apr_pstrcat(p, "mod_tls ticket key for ", s->server_hostname,
+                         NULL);
+        idlen = strlen(id);
+        in = apr_palloc(p, ticket_key->size + idlen);
+        memcpy(in, ticket_key->data, ticket_key->size);
+        memcpy(in + ticket_key->size, id, idlen);
+        sc->vhost_ticket_key.size = TLS_TICKET_KEY_SIZE;
+        sc->vhost_ticket_key.data = apr_palloc(p, TLS_TICKET_KEY_SIZE);
+        if (gnutls_hash_fast(GNUTLS_DIG_SHA512, in, ticket_key->size + idlen,
+                             sc->vhost_ticket_key.data) < 0) {
+            return APR_EGENERAL;
+        }
+        gnutls_memset(in, 0, ticket_key->size);
+    }
+    return APR_SUCCESS;
+}
+
 static int tls_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s)
 {
@@ -350,6 +385,11 @@ static int tls_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     else if (!(ticket_key = lifetime_key(s))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "cannot make a TLS session ticket key");
+        return !OK;
+    }
+    if (derive_vhost_keys(pconf, s) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "cannot derive the TLS session ticket keys");
         return !OK;
     }
     return cache_init(pconf, ptemp, s, sc) == APR_SUCCESS ? OK : !OK;

@@ -76,6 +76,7 @@ typedef struct tls_srv_conf_t {
     gnutls_datum_t ticket_key;        /* TLSSessionTicketKeyFile contents */
 
     /* made once in post_config, shared by every connection to this server */
+    gnutls_datum_t vhost_ticket_key;  /* the master key, bound to this vhost */
     gnutls_certificate_credentials_t creds;
     gnutls_priority_t prio;
 } tls_srv_conf_t;
