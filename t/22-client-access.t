@@ -36,6 +36,11 @@ ScriptAlias /user/ @DIR@/cgi-bin/
 <Location /user/>
     TLSUserName SSL_CLIENT_S_DN_CN
 </Location>
+ScriptAlias /user-alice/ @DIR@/cgi-bin/
+<Location /user-alice/>
+    TLSUserName SSL_CLIENT_S_DN_CN
+    Require user alice
+</Location>
 ScriptAlias /fake/ @DIR@/cgi-bin/
 <Location /fake/>
     TLSOptions +FakeBasicAuth
@@ -101,6 +106,11 @@ for my $path (sort keys %want) {
         or diag("REMOTE_USER=$env->{REMOTE_USER}");
     $env = env_of(get(undef, '/user/vars.cgi'));
     ok(!defined $env->{REMOTE_USER}, 'TLSUserName: no user without a certificate');
+    # set in the access phase, as mod_ssl: authorization sees the user
+    is(get('alice', '/user-alice/vars.cgi')->{status}, 200,
+       'TLSUserName + Require user alice: alice granted');
+    is(get('bob', '/user-alice/vars.cgi')->{status}, 403,
+       'TLSUserName + Require user alice: bob refused');
     # outside the Location, no TLSUserName
     $env = env_of(get('alice', '/cgi-bin/vars.cgi'));
     ok(!defined $env->{REMOTE_USER}, 'TLSUserName is per directory');
