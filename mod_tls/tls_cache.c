@@ -252,13 +252,16 @@ void tls_cache_no_resumption(tls_conn_t *tc)
 
 /* GnuTLS would send TLS 1.3 tickets with its Finished, ahead of the
  * client's; a client leaving Nagle on then holds its request until our
- * delayed ACK, 40 ms per connection. Sent now, they acknowledge the
- * client's Finished at once, as OpenSSL's do. */
+ * delayed ACK, 40 ms per connection. Sent after the client's Finished,
+ * they acknowledge it at once, as OpenSSL's do; when the request came
+ * along with the Finished, they can wait and leave with the response. */
 void tls_cache_handshake_done(tls_conn_t *tc)
 {
     if (tc->sc->vhost_ticket_key.data && tls_conf_session_tickets(tc->sc)
         && gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3
-        && gnutls_session_ticket_send(tc->session, 1, 0) == 0) {
+        && gnutls_session_ticket_send(tc->session, 1, 0) == 0
+        && APR_BRIGADE_EMPTY(tc->raw_in)
+        && gnutls_record_check_pending(tc->session) == 0) {
         tls_io_send_out(tc, 1);
     }
 }

@@ -122,6 +122,10 @@ static int tls_hook_pre_connection(conn_rec *c, void *csd)
         return DONE;
     }
     ap_set_module_config(c->conn_config, &tls_module, tc);
+    /* We hold decrypted data the MPM cannot see; like mod_ssl, keep-alive
+     * waits in the worker (a blocking read), which also saves a trip
+     * through the event MPM's pollset per request. */
+    c->clogging_input_filters = 1;
     return OK;
 }
 

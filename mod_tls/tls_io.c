@@ -579,6 +579,16 @@ static apr_status_t pass_meta(tls_conn_t *tc, apr_bucket *b)
     return APR_SUCCESS;
 }
 
+/* A FLUSH right before EOC (ap_flush_conn) would cost a write of its own;
+ * the close_notify that EOC brings is flushed anyway. */
+static int flush_before_eoc(apr_bucket_brigade *bb, apr_bucket *b)
+{
+    apr_bucket *next = APR_BUCKET_NEXT(b);
+
+    return APR_BUCKET_IS_FLUSH(b) && next != APR_BRIGADE_SENTINEL(bb)
+           && AP_BUCKET_IS_EOC(next);
+}
+
 static apr_status_t tls_filter_out(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     tls_conn_t *tc = f->ctx;
@@ -596,6 +606,10 @@ static apr_status_t tls_filter_out(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     while (!APR_BRIGADE_EMPTY(bb) && rv == APR_SUCCESS) {
         b = APR_BRIGADE_FIRST(bb);
+        if (flush_before_eoc(bb, b) && tc->state == TLS_CONN_OPEN) {
+            apr_bucket_delete(b);
+            continue;
+        }
         if (APR_BUCKET_IS_METADATA(b)) {
             rv = pass_meta(tc, b);
             continue;
