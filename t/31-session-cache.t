@@ -122,18 +122,8 @@ for my $c (@caches) {
 
 sub config_error {
     my ($name, $global, $conf, $line_re, $directive, $reason) = @_;
-    my $h = TLSTest::Httpd->new(global => $global, conf => $conf);
-    my $file = $h->conf_file;
-    my $n = $h->line_of($line_re);
-    my ($rc, $out) = $h->configtest;
-    subtest "$name: apache2 -t fails and says where and why" => sub {
-        isnt($rc, 0, 'apache2 -t exits non-zero');
-        like($out, qr/\Q$file\E/, 'names the config file');
-        like($out, qr/(\bline |:)$n\b/, "names line $n");
-        like($out, qr/\b$directive\b/, "names $directive");
-        like($out, $reason, 'gives the reason');
-    } or diag("apache2 -t output:\n$out");
-    ok(!$h->try_start, "$name: httpd does not start");
+    TLSTest::Httpd->new(global => $global, conf => $conf)
+        ->configtest_refuses($name, $line_re, $directive, $reason);
 }
 
 for my $p (qw(memcache redis shmcb dbm)) {

@@ -12,13 +12,7 @@ use TLSTestCache;
 use Test::More;
 
 my $h = TLSTest::Httpd->new(mpm => 'prefork', listen => 2,
-    global => socache_load('shmcb') . resume_log_conf() . <<'EOF',
-StartServers 4
-MinSpareServers 4
-MaxSpareServers 8
-ServerLimit 8
-MaxRequestWorkers 8
-EOF
+    global => socache_load('shmcb') . resume_log_conf() . prefork_children(4),
     conf => tls_vhost(extra => resume_headers())
           . tls_vhost(port => '@PORT2@', extra => resume_headers() . "TLSSessionTickets off"));
 $h->start;

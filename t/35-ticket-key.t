@@ -163,17 +163,7 @@ my @cases = (
 for my $c (@cases) {
     my ($name, $global, $vlines, $line_re, $reason) = @$c;
     my $h = TLSTest::Httpd->new(global => $global, conf => tls_vhost(extra => $vlines));
-    my $file = $h->conf_file;
-    my $n = $h->line_of($line_re);
-    my ($rc, $out) = $h->configtest;
-    subtest "$name: apache2 -t fails and says where and why" => sub {
-        isnt($rc, 0, 'apache2 -t exits non-zero');
-        like($out, qr/\Q$file\E/, 'names the config file');
-        like($out, qr/(\bline |:)$n\b/, "names line $n");
-        like($out, qr/\bTLSSessionTicketKeyFile\b/, 'names TLSSessionTicketKeyFile');
-        like($out, $reason, 'gives the reason');
-    } or diag("apache2 -t output:\n$out");
-    ok(!$h->try_start, "$name: httpd does not start");
+    my $out = $h->configtest_refuses($name, $line_re, 'TLSSessionTicketKeyFile', $reason);
     my $bytes = slurp($key1);
     ok(index($h->start_output . $h->error_log . $out, $bytes) < 0, "$name: no key bytes shown");
 }

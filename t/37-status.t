@@ -17,13 +17,7 @@ my @NAMES = qw(TLSHandshakesFull TLSHandshakesResumed TLSHandshakesFailed
                TLSSessionCacheHits TLSSessionCacheMisses TLSSessionCacheStores TLSConnections);
 
 my $h = TLSTest::Httpd->new(mpm => 'prefork', listen => 3,
-    global => socache_load('shmcb') . resume_log_conf() . <<'EOF',
-StartServers 4
-MinSpareServers 4
-MaxSpareServers 8
-ServerLimit 8
-MaxRequestWorkers 8
-EOF
+    global => socache_load('shmcb') . resume_log_conf() . prefork_children(4),
     conf => tls_vhost(extra => resume_headers())                      # @PORT@: tickets
           . plain_status_conf()                                       # @PORT2@: plain HTTP
           . tls_vhost(port => '@PORT3@', extra => resume_headers() . 'TLSSessionTickets off'));

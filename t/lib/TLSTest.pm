@@ -841,6 +841,25 @@ sub _httpd {
 # configtest(): (exit status, output) of apache2 -t
 sub configtest { $_[0]->_httpd('-t') }
 
+# configtest_refuses(NAME, LINE_RE, DIRECTIVE, REASON_RE): apache2 -t fails
+# naming the config file, the line matching LINE_RE, DIRECTIVE and a reason,
+# and httpd does not start; returns the output for further checks.
+sub configtest_refuses {
+    my ($self, $name, $line_re, $directive, $reason) = @_;
+    my $file = $self->conf_file;
+    my $n = $self->line_of($line_re);
+    my ($rc, $out) = $self->configtest;
+    Test::More::subtest("$name: apache2 -t fails and says where and why" => sub {
+        Test::More::isnt($rc, 0, 'apache2 -t exits non-zero');
+        Test::More::like($out, qr/\Q$file\E/, 'names the config file');
+        Test::More::like($out, qr/(\bline |:)$n\b/, "names line $n");
+        Test::More::like($out, qr/\b$directive\b/, "names $directive");
+        Test::More::like($out, $reason, 'gives the reason');
+    }) or Test::More::diag("apache2 -t output:\n$out");
+    Test::More::ok(!$self->try_start, "$name: httpd does not start");
+    return $out;
+}
+
 # modules(): output of apache2 -M
 sub modules { ($_[0]->_httpd('-M'))[1] }
 

@@ -30,7 +30,17 @@ our @EXPORT = qw(
     socache_load resume_headers resume_log_conf resume_log plain_status_conf
     gnutls_resume ossl_conn ossl_pair status_counters status_get wait_past
     ticket_key_file perl_session_cache perl_get fleet_cache_tests
+    prefork_children
 );
+
+# prefork_children(N): a prefork server that keeps N children, so that
+# connections land on different processes
+sub prefork_children {
+    my ($n) = @_;
+    my $max = 2 * $n;
+    return "StartServers $n\nMinSpareServers $n\nMaxSpareServers $max\n"
+         . "ServerLimit $max\nMaxRequestWorkers $max\n";
+}
 
 # socache_load(NAMES...): LoadModule lines for mod_socache_NAME (shmcb,
 # memcache, redis, dbm) from Debian's module directory
