@@ -215,9 +215,12 @@ static apr_status_t fill_tls(tls_conn_t *tc, apr_read_type_e block)
     tc->block = block;
     tc->net_status = APR_SUCCESS;
     for (;;) {
+        apr_size_t pending = tc->raw_out_len;
+
         n = gnutls_record_recv_packet(tc->session, &pkt);
-        if (!APR_BRIGADE_EMPTY(tc->raw_out)) {
-            /* a TLS 1.3 KeyUpdate or alert answered while reading */
+        if (tc->raw_out_len != pending) {
+            /* a TLS 1.3 KeyUpdate or alert answered while reading; what
+             * was there before (a ticket) may wait for the response */
             tls_io_send_out(tc, 1);
         }
         if (n > 0) {
