@@ -97,18 +97,8 @@ static void set_user_name(request_rec *r)
     }
 }
 
-static int check_client(request_rec *r);
-
-static int tls_hook_check_access(request_rec *r)
-{
-    int rv = check_client(r);
-
-    if (rv == DECLINED) {
-        set_user_name(r);
-    }
-    return rv;
-}
-
+/* Per-directory TLSClientCertificate: ask an open connection that was not
+ * asked in its handshake, then refuse what `require` cannot accept. */
 static int check_client(request_rec *r)
 {
     tls_conn_t *tc = tls_conn_get(r->connection);
@@ -135,6 +125,16 @@ static int check_client(request_rec *r)
         return HTTP_FORBIDDEN;
     }
     return DECLINED;
+}
+
+static int tls_hook_check_access(request_rec *r)
+{
+    int rv = check_client(r);
+
+    if (rv == DECLINED) {
+        set_user_name(r);
+    }
+    return rv;
 }
 
 /* Subrequests and internal redirects skip the access phase where nothing

@@ -33,8 +33,6 @@ static ap_socache_instance_t *cache_instance;
 static apr_global_mutex_t *cache_mutex;
 static server_rec *cache_server;
 
-static const gnutls_datum_t *ticket_key;
-
 #define TLS_TICKET_KEY_USERDATA "mod_tls-ticket-key"
 
 /* Made once per httpd lifetime: a graceful restart (daily, by logrotate)
@@ -189,6 +187,7 @@ static gnutls_datum_t db_fetch(void *ptr, gnutls_datum_t key)
     apr_status_t rv;
 
     if (tc->renegotiating) {
+        /* resuming would skip the CertificateRequest it is for */
         return out;
     }
     buf = apr_palloc(tc->c->pool, TLS_SESSION_MAX);
@@ -241,13 +240,6 @@ void tls_cache_bind(tls_conn_t *tc)
         gnutls_db_set_retrieve_function(tc->session, db_fetch);
         gnutls_db_set_remove_function(tc->session, db_remove);
     }
-}
-
-void tls_cache_no_resumption(tls_conn_t *tc)
-{
-    /* tickets are off for TLS 1.2 where this can happen (see
-     * tls_conf_perdir_client_auth); the session cache is bypassed */
-    tc->renegotiating = 1;
 }
 
 /* GnuTLS would send TLS 1.3 tickets with its Finished, ahead of the
@@ -345,7 +337,8 @@ static apr_status_t cache_init(apr_pool_t *pconf, apr_pool_t *ptemp,
  * resumed at another (mod_ssl gets the same from its session id context);
  * servers of a fleet, whatever their ports, derive the same keys from the
  * same file. */
-static apr_status_t derive_vhost_keys(apr_pool_t *p, server_rec *s)
+static apr_status_t derive_vhost_keys(apr_pool_t *p, server_rec *s,
+                                      const gnutls_datum_t *ticket_key)
 {
     for (; s; s = s->next) {
         tls_srv_conf_t *sc = tls_conf_srv_get(s);
@@ -377,6 +370,7 @@ static int tls_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s)
 {
     tls_srv_conf_t *sc = tls_conf_srv_get(s);
+    const gnutls_datum_t *ticket_key;
 
     (void)plog;
     if (!uses_tls(s)) {
@@ -390,7 +384,7 @@ static int tls_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "cannot make a TLS session ticket key");
         return !OK;
     }
-    if (derive_vhost_keys(pconf, s) != APR_SUCCESS) {
+    if (derive_vhost_keys(pconf, s, ticket_key) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "cannot derive the TLS session ticket keys");
         return !OK;

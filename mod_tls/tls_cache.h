@@ -20,10 +20,6 @@ void tls_cache_bind(struct tls_conn_t *tc);
  * Finished is in (see tls_cache.c why). */
 void tls_cache_handshake_done(struct tls_conn_t *tc);
 
-/* A renegotiation that asks for a client certificate must be a full
- * handshake: resuming would skip the CertificateRequest. */
-void tls_cache_no_resumption(struct tls_conn_t *tc);
-
 void tls_cache_register_hooks(apr_pool_t *p);
 
 #endif /* TLS_CACHE_H */

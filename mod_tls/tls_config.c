@@ -611,13 +611,14 @@ static int same_certs(const apr_array_header_t *a,
     return 1;
 }
 
-int tls_conf_same_tls(apr_pool_t *p, const tls_srv_conf_t *a,
+int tls_conf_same_tls(const tls_srv_conf_t *a,
                       const tls_srv_conf_t *b)
 {
     if (a == b) {
         return 1;
     }
-    return (a->engine == 1) == (b->engine == 1)
+    /* prio_string is set at post_config for every TLS server */
+    return a->engine == 1 && b->engine == 1
         && same_certs(a->certs, b->certs)
         && tls_conf_client_mode(a) == tls_conf_client_mode(b)
         && tls_conf_verify_depth(a) == tls_conf_verify_depth(b)
@@ -626,8 +627,7 @@ int tls_conf_same_tls(apr_pool_t *p, const tls_srv_conf_t *a,
                           b->client_ca ? b->client_ca : "")
         && !apr_strnatcmp(a->client_crl ? a->client_crl : "",
                           b->client_crl ? b->client_crl : "")
-        && !strcmp(tls_conf_priority_string(p, a),
-                   tls_conf_priority_string(p, b));
+        && !strcmp(a->prio_string, b->prio_string);
 }
 
 const command_rec tls_conf_cmds[] = {

@@ -78,6 +78,7 @@ typedef struct tls_srv_conf_t {
     /* made once in post_config, shared by every connection to this server */
     gnutls_datum_t vhost_ticket_key;  /* the master key, bound to this vhost */
     gnutls_certificate_credentials_t creds;
+    const char *prio_string;          /* TLSPriorities + TLSProtocol */
     gnutls_priority_t prio;
 } tls_srv_conf_t;
 
@@ -118,7 +119,7 @@ int tls_conf_perdir_client_auth(void);
 
 /* Whether two servers negotiate TLS alike, so that a connection made for
  * one may serve requests for the other. */
-int tls_conf_same_tls(apr_pool_t *p, const tls_srv_conf_t *a,
+int tls_conf_same_tls(const tls_srv_conf_t *a,
                       const tls_srv_conf_t *b);
 
 /* The GnuTLS priority string this server uses: TLSPriorities + TLSProtocol. */

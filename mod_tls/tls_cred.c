@@ -317,7 +317,7 @@ static const char *setup_creds(apr_pool_t *p, server_rec *s,
 
 static const char *setup_prio(apr_pool_t *p, tls_srv_conf_t *sc)
 {
-    const char *prio = tls_conf_priority_string(p, sc);
+    const char *prio = sc->prio_string;
     const char *err_pos = NULL;
     int rv;
 
@@ -350,9 +350,9 @@ const char *tls_cred_setup_server(apr_pool_t *p, server_rec *s,
     else if ((err = setup_creds(p, s, sc))) {
         return err;
     }
+    sc->prio_string = tls_conf_priority_string(p, sc);
     if (base && base != sc && base->prio
-        && !strcmp(tls_conf_priority_string(p, base),
-                   tls_conf_priority_string(p, sc))) {
+        && !strcmp(base->prio_string, sc->prio_string)) {
         sc->prio = base->prio;
     }
     else if ((err = setup_prio(p, sc))) {

@@ -13,7 +13,6 @@
 #include <http_request.h>
 
 #include "tls_conn.h"
-#include "tls_cache.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -271,33 +270,18 @@ static apr_status_t fill_tls(tls_conn_t *tc, apr_read_type_e block)
 static apr_status_t keep_app_data(tls_conn_t *tc, apr_off_t limit)
 {
     apr_off_t held = 0;
-    apr_status_t rv;
 
     apr_brigade_length(tc->plain_in, 0, &held);
-    if (held > limit) {
-        return APR_ENOSPC;
-    }
-    rv = fill_tls(tc, APR_BLOCK_READ);
-    return rv;
+    return held > limit ? APR_ENOSPC : fill_tls(tc, APR_BLOCK_READ);
 }
 
-apr_status_t tls_io_reauth(tls_conn_t *tc, apr_off_t limit)
+static apr_status_t run_reauth(tls_conn_t *tc, int tls13, apr_off_t limit)
 {
-    int tls13 = gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3;
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv;
     int ret;
 
-    tc->block = APR_BLOCK_READ;
-    if (tls13 && !(gnutls_session_get_flags(tc->session)
-                   & GNUTLS_SFLAGS_POST_HANDSHAKE_AUTH)) {
-        return APR_ENOTIMPL;
-    }
-    if (!tls13) {
-        tls_cache_no_resumption(tc);
-        ret = gnutls_rehandshake(tc->session);
-        if (ret < 0) {
-            return record_failed(tc, ret, "renegotiation");
-        }
+    if (!tls13 && (ret = gnutls_rehandshake(tc->session)) < 0) {
+        return record_failed(tc, ret, "renegotiation");
     }
     for (;;) {
         ret = tls13 ? gnutls_reauth(tc->session, 0)
@@ -320,11 +304,29 @@ apr_status_t tls_io_reauth(tls_conn_t *tc, apr_off_t limit)
         }
         break;
     }
-    tc->renegotiating = 0;
     tls_io_send_out(tc, 1);
     return ret < 0 ? record_failed(tc, ret, tls13 ? "post-handshake "
                                    "authentication" : "renegotiation")
                    : APR_SUCCESS;
+}
+
+apr_status_t tls_io_reauth(tls_conn_t *tc, apr_off_t limit)
+{
+    int tls13 = gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3;
+    apr_status_t rv;
+
+    if (tls13 && !(gnutls_session_get_flags(tc->session)
+                   & GNUTLS_SFLAGS_POST_HANDSHAKE_AUTH)) {
+        return APR_ENOTIMPL;
+    }
+    tc->block = APR_BLOCK_READ;
+    /* a TLS 1.2 renegotiation must be a full handshake: the session cache
+     * is bypassed meanwhile, and TLS 1.2 tickets are off where this can
+     * happen (see tls_conf_perdir_client_auth) */
+    tc->renegotiating = !tls13;
+    rv = run_reauth(tc, tls13, limit);
+    tc->renegotiating = 0;
+    return rv;
 }
 
 /* The client spoke plain HTTP: its bytes are passed up as they come. */

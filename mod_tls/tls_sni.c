@@ -159,7 +159,7 @@ void tls_sni_bind(tls_conn_t *tc)
 int tls_sni_check_request(request_rec *r, tls_conn_t *tc)
 {
     if (r->server == tc->s
-        || tls_conf_same_tls(r->pool, tls_conf_srv_get(r->server), tc->sc)) {
+        || tls_conf_same_tls(tls_conf_srv_get(r->server), tc->sc)) {
         return DECLINED;
     }
     if (!tc->sni) {

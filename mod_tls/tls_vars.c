@@ -57,11 +57,10 @@ static const struct { const char *iana; const char *openssl; } suites[] = {
     { "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA" },
 };
 
-const char *tls_vars_cipher_name(apr_pool_t *p, const char *iana_name)
+static const char *cipher_name(const char *iana_name)
 {
     unsigned i;
 
-    (void)p;
     if (!iana_name) {
         return "";
     }
@@ -123,7 +122,8 @@ static const char *var_protocol(apr_pool_t *p, tls_conn_t *tc)
 
 static const char *var_cipher(apr_pool_t *p, tls_conn_t *tc)
 {
-    return tls_vars_cipher_name(p, gnutls_ciphersuite_get(tc->session));
+    (void)p;
+    return cipher_name(gnutls_ciphersuite_get(tc->session));
 }
 
 static const char *var_cipher_bits(apr_pool_t *p, tls_conn_t *tc)
