@@ -7,9 +7,11 @@
 #include <http_log.h>
 #include <ap_release.h>
 
+#include "tls_authz.h"
 #include "tls_cache.h"
 #include "tls_config.h"
-#include "tls_conn.h"
+#include "tls_filter.h"
+#include "tls_handshake.h"
 #include "tls_cred.h"
 #include "tls_stats.h"
 #include "tls_vars.h"
@@ -18,8 +20,8 @@ static void tls_register_hooks(apr_pool_t *p)
 {
     tls_conf_register_hooks(p);
     tls_cred_register_hooks(p);
-    tls_io_register(p);
-    tls_conn_register_hooks(p);
+    tls_filter_register(p);
+    tls_handshake_register_hooks(p);
     tls_vars_register_hooks(p);
     tls_authz_register_hooks(p);
     tls_cache_register_hooks(p);

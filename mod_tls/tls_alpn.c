@@ -9,7 +9,7 @@
 #include <http_log.h>
 #include <http_protocol.h>
 
-#include "tls_conn.h"
+#include "tls_alpn.h"
 
 APLOG_USE_MODULE(tls);
 

@@ -15,8 +15,10 @@
 #include <http_ssl.h>
 #include <mod_auth.h>
 
+#include "tls_authz.h"
 #include "tls_certvars.h"
 #include "tls_conn.h"
+#include "tls_handshake.h"
 #include "tls_verify.h"
 
 APLOG_USE_MODULE(tls);
@@ -54,7 +56,7 @@ static int ask_client(request_rec *r, tls_conn_t *tc, tls_client_mode_t mode,
      * connection */
     tls_verify_ask(tc, mode == TLS_CLIENT_REQUIRE ? TLS_CLIENT_OPTIONAL : mode,
                    depth);
-    rv = tls_io_reauth(tc, TLS_REAUTH_BODY_LIMIT);
+    rv = tls_handshake_reauth(tc, TLS_REAUTH_BODY_LIMIT);
     if (rv == APR_ENOTIMPL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "client certificate "
                       "needed for %s, but the client did not offer TLS 1.3 "
@@ -106,7 +108,7 @@ static int check_client(request_rec *r)
     tls_client_mode_t mode = dc->client_mode;
     int rv;
 
-    if (!tc || tc->state != TLS_CONN_OPEN || mode == TLS_CLIENT_UNSET
+    if (!tls_conn_is_open(tc) || mode == TLS_CLIENT_UNSET
         || mode == TLS_CLIENT_NONE || verified(tc, mode)) {
         return DECLINED;
     }
@@ -157,7 +159,7 @@ static int tls_hook_fake_basic(request_rec *r)
     char *dec;
     int len;
 
-    if (!tc || tc->state != TLS_CONN_OPEN || r->user
+    if (!tls_conn_is_open(tc) || r->user
         || !(tls_conf_dir_opts(r) & TLS_OPT_FAKE_BASIC_AUTH)) {
         return DECLINED;
     }
@@ -198,7 +200,7 @@ static authz_status authz_verify_client(request_rec *r, const char *line,
     tls_conn_t *tc = tls_conn_get(r->connection);
 
     (void)line; (void)parsed;
-    return (tc && tc->state == TLS_CONN_OPEN && tc->client_crt
+    return (tls_conn_is_open(tc) && tc->client_crt
             && !strcmp(tc->verify, "SUCCESS")) ? AUTHZ_GRANTED
                                                : AUTHZ_DENIED;
 }

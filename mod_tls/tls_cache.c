@@ -18,6 +18,7 @@
 
 #include "tls_cache.h"
 #include "tls_conn.h"
+#include "tls_filter.h"
 #include "tls_stats.h"
 
 APLOG_USE_MODULE(tls);
@@ -252,9 +253,8 @@ void tls_cache_handshake_done(tls_conn_t *tc)
     if (tc->sc->vhost_ticket_key.data && tls_conf_session_tickets(tc->sc)
         && gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3
         && gnutls_session_ticket_send(tc->session, 1, 0) == 0
-        && APR_BRIGADE_EMPTY(tc->raw_in)
-        && gnutls_record_check_pending(tc->session) == 0) {
-        tls_io_send_out(tc, 1);
+        && !tls_filter_input_pending(tc->filter)) {
+        tls_filter_send(tc->filter, 1);
     }
 }
 

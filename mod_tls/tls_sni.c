@@ -11,8 +11,8 @@
 #include <http_protocol.h>
 #include <http_vhost.h>
 
-#include "tls_conn.h"
-#include "tls_cache.h"
+#include "tls_alpn.h"
+#include "tls_sni.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -106,21 +106,10 @@ static int on_hello_ext(void *ctx, unsigned tls_id, const unsigned char *data,
     return 0;
 }
 
-/* Runs before GnuTLS processes the ClientHello, so that the vhost's
- * priorities decide the version and suite, its certificates are the ones
- * offered, and the ALPN answer is httpd's. */
-static int on_client_hello(gnutls_session_t session, unsigned htype,
-                           unsigned when, unsigned incoming,
-                           const gnutls_datum_t *msg)
+int tls_sni_on_hello(tls_conn_t *tc, const gnutls_datum_t *msg)
 {
-    tls_conn_t *tc = gnutls_session_get_ptr(session);
     server_rec *s = NULL;
 
-    (void)htype; (void)when;
-    if (!incoming || tc->state != TLS_CONN_NEW) {
-        /* a server-initiated renegotiation stays with its vhost */
-        return 0;
-    }
     tc->sni = NULL;
     tc->alpn_offered = NULL;
     if (gnutls_ext_raw_parse(tc, on_hello_ext, msg,
@@ -140,16 +129,7 @@ static int on_client_hello(gnutls_session_t session, unsigned htype,
     if (s && s != tc->s && tls_conn_use_server(tc, s) != APR_SUCCESS) {
         return GNUTLS_E_INTERNAL_ERROR;
     }
-    /* resumption follows the vhost's settings, known only now */
-    tls_cache_bind(tc);
-    return tls_alpn_select(tc);
-}
-
-void tls_sni_bind(tls_conn_t *tc)
-{
-    gnutls_handshake_set_hook_function(tc->session,
-                                       GNUTLS_HANDSHAKE_CLIENT_HELLO,
-                                       GNUTLS_HOOK_PRE, on_client_hello);
+    return 0;
 }
 
 /* A request for another vhost than the handshake was made for is fine

@@ -203,7 +203,7 @@ static const struct {
 
 static gnutls_x509_crt_t server_crt(tls_conn_t *tc)
 {
-    if (!tc->server_crt && tc->state == TLS_CONN_OPEN) {
+    if (!tc->server_crt && tls_conn_is_open(tc)) {
         tc->server_crt = tls_certvars_parse(tc->c->pool,
                                             gnutls_certificate_get_ours(
                                                 tc->session));
@@ -297,9 +297,8 @@ static const char *tls_hook_var_lookup(apr_pool_t *p, server_rec *s,
     unsigned i;
 
     (void)s; (void)r;
-    /* NEW too: mod_http2 asks while ALPN is being negotiated */
-    if (!tc || (tc->state != TLS_CONN_OPEN && tc->state != TLS_CONN_NEW)
-        || !name) {
+    /* not only once open: mod_http2 asks while ALPN is negotiated */
+    if (!tls_conn_is_tls(tc) || !name) {
         return NULL;
     }
     for (i = 0; i < N_CONN_VARS; ++i) {
@@ -321,8 +320,7 @@ static int tls_hook_conn_is_ssl(conn_rec *c)
 {
     tls_conn_t *tc = tls_conn_get(c);
 
-    return (tc && (tc->state == TLS_CONN_OPEN || tc->state == TLS_CONN_NEW))
-           ? OK : DECLINED;
+    return tls_conn_is_tls(tc) ? OK : DECLINED;
 }
 
 static int tls_hook_fixups(request_rec *r)
@@ -332,7 +330,7 @@ static int tls_hook_fixups(request_rec *r)
     int certs = tls_conf_dir_opts(r) & TLS_OPT_EXPORT_CERT_DATA;
     unsigned i;
 
-    if (!tc || tc->state != TLS_CONN_OPEN) {
+    if (!tls_conn_is_open(tc)) {
         return DECLINED;
     }
     for (i = 0; i < N_CONN_VARS; ++i) {
