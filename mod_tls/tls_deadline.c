@@ -177,7 +177,7 @@ static apr_status_t watcher_stop(void *data)
 
 int tls_deadline_mpm_waits(void)
 {
-#ifdef AP_MPMQ_CAN_WAITIO
+#if TLS_HAVE_WAITIO
     int can = 0;
 
     return ap_mpm_query(AP_MPMQ_CAN_WAITIO, &can) == APR_SUCCESS && can;
@@ -222,6 +222,8 @@ static void tls_deadline_child_init(apr_pool_t *pchild, server_rec *s)
     }
     apr_pool_pre_cleanup_register(pchild, w, watcher_stop);
     watcher = w;
+    ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "TLS handshake deadline "
+                 "thread started");
 }
 
 void tls_deadline_register_hooks(apr_pool_t *p)

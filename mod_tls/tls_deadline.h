@@ -3,6 +3,11 @@
 #define TLS_DEADLINE_H
 
 #include <httpd.h>
+#include <ap_mmn.h>
+
+/* httpd 2.4.63 and newer: the event MPM waits for I/O on a module's behalf
+ * (CONN_STATE_ASYNC_WAITIO, AP_MPMQ_CAN_WAITIO) */
+#define TLS_HAVE_WAITIO AP_MODULE_MAGIC_AT_LEAST(20120211, 137)
 
 /* A handshake deadline kept while its connection waits in the event MPM. */
 typedef struct tls_deadline_t tls_deadline_t;

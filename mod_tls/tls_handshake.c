@@ -365,7 +365,7 @@ static int tls_hook_pre_connection(conn_rec *c, void *csd)
  * arrive, or its deadline wakes it; the worker serves others meanwhile. */
 static int wait_in_mpm(tls_conn_t *tc)
 {
-#ifdef AP_MPMQ_CAN_WAITIO
+#if TLS_HAVE_WAITIO
     conn_rec *c = tc->c;
 
     if (tc->deadline && !tc->watch
@@ -376,6 +376,9 @@ static int wait_in_mpm(tls_conn_t *tc)
     c->cs->state = CONN_STATE_ASYNC_WAITIO;
     c->cs->sense = gnutls_record_get_direction(tc->session)
                    ? CONN_SENSE_WANT_WRITE : CONN_SENSE_WANT_READ;
+    ap_log_cerror(APLOG_MARK, APLOG_TRACE2, 0, c, "TLS handshake waits in "
+                  "the MPM for the client to %s",
+                  c->cs->sense == CONN_SENSE_WANT_WRITE ? "read" : "write");
     return 1;
 #else
     (void)tc;
