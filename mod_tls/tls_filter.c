@@ -48,7 +48,7 @@ struct tls_filter_t {
     int corked;                  /* GnuTLS gathers small writes */
     apr_size_t corked_len;       /* plaintext it holds for one record */
     int key_update_owed;         /* see write_data */
-    int hello_refused;           /* see refuse_renegotiation */
+    int renegotiation_refused;   /* logged once per connection */
 };
 
 static ap_filter_rec_t *tls_in_filter_handle;
@@ -266,19 +266,30 @@ apr_status_t tls_filter_fail(tls_filter_t *f, int err, const char *what)
 
 /* Client renegotiation has been a CPU-exhaustion vector: it is declined
  * with a warning (RFC 5246 7.2.2), and the connection goes on. GnuTLS
- * keeps the declined ClientHello and drops it at the next read, which then
- * reports an unexpected packet: that one is expected. */
-static void refuse_renegotiation(tls_filter_t *f)
+ * keeps the declined ClientHello for the next read; its packet reader
+ * would drop it without freeing it (3.7), its copying reader frees it, so
+ * that one reads it away here and reports the expected unexpected packet. */
+static apr_status_t refuse_renegotiation(tls_filter_t *f)
 {
-    if (!f->hello_refused) {
+    char byte;
+    ssize_t n;
+
+    if (!f->renegotiation_refused) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c,
                       "client-initiated renegotiation refused with a "
                       "no_renegotiation warning; the connection goes on");
+        f->renegotiation_refused = 1;
     }
-    f->hello_refused = 1;
     gnutls_alert_send(f->session, GNUTLS_AL_WARNING,
                       GNUTLS_A_NO_RENEGOTIATION);
     tls_filter_send(f, 1);
+    n = gnutls_record_recv(f->session, &byte, 1);
+    if (n != GNUTLS_E_UNEXPECTED_PACKET) {
+        /* GnuTLS holds something else than the hello it reported */
+        return tls_filter_fail(f, n < 0 ? (int)n : GNUTLS_E_INTERNAL_ERROR,
+                               "read");
+    }
+    return APR_SUCCESS;
 }
 
 /* Decrypts one record of application data into plain_in. */
@@ -286,6 +297,7 @@ static apr_status_t read_record(tls_filter_t *f, apr_read_type_e block)
 {
     gnutls_packet_t pkt;
     gnutls_datum_t data;
+    apr_status_t rv;
     ssize_t n;
 
     f->block = block;
@@ -323,14 +335,10 @@ static apr_status_t read_record(tls_filter_t *f, apr_read_type_e block)
         case GNUTLS_E_WARNING_ALERT_RECEIVED:
             continue;
         case GNUTLS_E_REHANDSHAKE:
-            refuse_renegotiation(f);
-            continue;
-        case GNUTLS_E_UNEXPECTED_PACKET:
-            if (f->hello_refused) {
-                f->hello_refused = 0;
-                continue;
+            if ((rv = refuse_renegotiation(f)) != APR_SUCCESS) {
+                return rv;
             }
-            return tls_filter_fail(f, (int)n, "read");
+            continue;
         case GNUTLS_E_PULL_ERROR:
             if (f->net_status != APR_SUCCESS && !f->timed_out) {
                 return f->net_status;

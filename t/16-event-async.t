@@ -27,7 +27,7 @@ ThreadsPerChild $THREADS
 MinSpareThreads 1
 MaxSpareThreads $THREADS
 MaxRequestWorkers $THREADS
-# waiting connections count against what a process accepts (docs/async.md)
+# waiting connections count against what a process accepts (docs/connections.md)
 AsyncRequestWorkerFactor 16
 KeepAliveTimeout 30
 LogLevel info tls:trace2
