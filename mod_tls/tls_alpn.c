@@ -13,24 +13,6 @@
 
 APLOG_USE_MODULE(tls);
 
-/* The ALPN extension: a 2-byte length, then 1-byte-length prefixed names. */
-void tls_alpn_read_offer(tls_conn_t *tc, const unsigned char *data,
-                         unsigned size)
-{
-    unsigned off = 2, len;
-
-    tc->alpn_offered = apr_array_make(tc->c->pool, 3, sizeof(const char *));
-    while (size >= 2 && off < size) {
-        len = data[off++];
-        if (len == 0 || off + len > size) {
-            break;
-        }
-        APR_ARRAY_PUSH(tc->alpn_offered, const char *) =
-            apr_pstrmemdup(tc->c->pool, (const char *)data + off, len);
-        off += len;
-    }
-}
-
 /* Called once the vhost is known: let httpd pick, and offer only that. */
 int tls_alpn_select(tls_conn_t *tc)
 {
@@ -42,7 +24,13 @@ int tls_alpn_select(tls_conn_t *tc)
     }
     chosen = ap_select_protocol(tc->c, NULL, tc->s, tc->alpn_offered);
     if (!chosen || !*chosen) {
-        return 0;
+        /* RFC 7301 3.2: a client that offers only what we do not speak
+         * gets a fatal alert, not a connection without a protocol */
+        tc->fail_reason = apr_psprintf(tc->c->pool, "the client offers "
+            "only ALPN protocols this server does not speak (%s); see "
+            "Protocols", apr_array_pstrcat(tc->c->pool, tc->alpn_offered,
+                                           ','));
+        return GNUTLS_E_NO_APPLICATION_PROTOCOL;
     }
     proto.data = (unsigned char *)chosen;
     proto.size = (unsigned)strlen(chosen);

@@ -27,14 +27,6 @@ APLOG_USE_MODULE(tls);
  * SSLRenegBufferSize default. */
 #define TLS_REAUTH_BODY_LIMIT (128 * 1024)
 
-static int verified(const tls_conn_t *tc, tls_client_mode_t mode)
-{
-    return tc->client_crt
-        && (!strcmp(tc->verify, "SUCCESS")
-            || (mode == TLS_CLIENT_OPTIONAL_NO_CA
-                && !strcmp(tc->verify, "GENEROUS")));
-}
-
 /* Asks an open connection for a certificate; on any failure the request
  * is refused, and the connection is closed if it cannot be trusted. */
 static int ask_client(request_rec *r, tls_conn_t *tc, tls_client_mode_t mode,
@@ -109,21 +101,22 @@ static int check_client(request_rec *r)
     int rv;
 
     if (!tls_conn_is_open(tc) || mode == TLS_CLIENT_UNSET
-        || mode == TLS_CLIENT_NONE || verified(tc, mode)) {
+        || mode == TLS_CLIENT_NONE || tls_verify_accepts(tc, mode)) {
         return DECLINED;
     }
     if (tc->verify_mode == TLS_CLIENT_NONE && !tc->reauth_done) {
         int depth = dc->verify_depth != TLS_UNSET
-                    ? dc->verify_depth : tls_conf_verify_depth(tc->sc);
+                    ? dc->verify_depth : tc->sc->verify_depth;
 
         if ((rv = ask_client(r, tc, mode, depth)) != OK) {
             return mode == TLS_CLIENT_REQUIRE ? rv : DECLINED;
         }
     }
-    if (mode == TLS_CLIENT_REQUIRE && !verified(tc, mode)) {
+    if (mode == TLS_CLIENT_REQUIRE && !tls_verify_accepts(tc, mode)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "access to %s refused: "
                       "client certificate %s", r->uri,
-                      !strcmp(tc->verify, "NONE") ? "missing" : tc->verify);
+                      tc->verify == TLS_VERIFY_NONE ? "missing"
+                      : tls_verify_result_string(r->pool, tc));
         return HTTP_FORBIDDEN;
     }
     return DECLINED;
@@ -175,7 +168,7 @@ static int tls_hook_fake_basic(request_rec *r)
             return HTTP_FORBIDDEN;
         }
     }
-    if (auth || !verified(tc, TLS_CLIENT_OPTIONAL_NO_CA)) {
+    if (auth || !tls_verify_accepts(tc, TLS_CLIENT_OPTIONAL_NO_CA)) {
         return DECLINED;
     }
     user = tls_certvars_legacy_dn(r->pool, tc->client_crt);
@@ -200,9 +193,9 @@ static authz_status authz_verify_client(request_rec *r, const char *line,
     tls_conn_t *tc = tls_conn_get(r->connection);
 
     (void)line; (void)parsed;
-    return (tls_conn_is_open(tc) && tc->client_crt
-            && !strcmp(tc->verify, "SUCCESS")) ? AUTHZ_GRANTED
-                                               : AUTHZ_DENIED;
+    return (tls_conn_is_open(tc)
+            && tls_verify_accepts(tc, TLS_CLIENT_REQUIRE)) ? AUTHZ_GRANTED
+                                                           : AUTHZ_DENIED;
 }
 
 static const authz_provider authz_tls_provider = { authz_tls, NULL };

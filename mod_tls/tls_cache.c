@@ -25,14 +25,7 @@ APLOG_USE_MODULE(tls);
 
 #define TLS_CACHE_MUTEX      "tls-cache"
 #define TLS_CACHE_ID         "mod_tls-sess"
-#define TLS_TICKET_KEY_SIZE  64
 #define TLS_SESSION_MAX      (16 * 1024)
-
-/* The socache in use for this configuration generation. */
-static const ap_socache_provider_t *cache_provider;
-static ap_socache_instance_t *cache_instance;
-static apr_global_mutex_t *cache_mutex;
-static server_rec *cache_server;
 
 #define TLS_TICKET_KEY_USERDATA "mod_tls-ticket-key"
 
@@ -76,103 +69,61 @@ static const char *provider_lookup(apr_pool_t *p, const char *name,
     return NULL;
 }
 
-const char *tls_cache_configure(cmd_parms *cmd, tls_srv_conf_t *sc,
-                                const char *spec)
+/* The provider and instance TLSSessionCache names (NULL for "none"), or
+ * why there can be none; made in pool p. */
+static const char *cache_create(apr_pool_t *p, apr_pool_t *ptemp,
+                                const char *spec,
+                                const ap_socache_provider_t **pprov,
+                                ap_socache_instance_t **pinst)
 {
     const char *sep = ap_strchr_c(spec, ':');
-    const char *name = sep ? apr_pstrmemdup(cmd->pool, spec, sep - spec)
-                           : spec;
+    const char *name = sep ? apr_pstrmemdup(ptemp, spec, sep - spec) : spec;
     const char *err;
 
-    sc->cache_name = name;
-    sc->cache_provider = NULL;
-    sc->cache_instance = NULL;
+    *pprov = NULL;
+    *pinst = NULL;
     if (!strcasecmp(name, "none")) {
-        sc->cache_name = "none";
         return NULL;
     }
-    if ((err = provider_lookup(cmd->pool, name, &sc->cache_provider))) {
+    if ((err = provider_lookup(p, name, pprov))) {
         return err;
     }
-    err = sc->cache_provider->create(&sc->cache_instance, sep ? sep + 1 : NULL,
-                                     cmd->temp_pool, cmd->pool);
-    return err ? apr_psprintf(cmd->pool, "'%s': %s", spec, err) : NULL;
+    err = (*pprov)->create(pinst, sep ? sep + 1 : NULL, ptemp, p);
+    return err ? apr_psprintf(p, "'%s': %s", spec, err) : NULL;
 }
 
-const char *tls_cache_read_ticket_key(cmd_parms *cmd, tls_srv_conf_t *sc,
-                                      const char *path)
+static void cache_lock(tls_global_t *g)
 {
-    const char *file = ap_server_root_relative(cmd->pool, path);
-    apr_finfo_t fi;
-    apr_file_t *fd;
-    apr_size_t len = TLS_TICKET_KEY_SIZE;
-    apr_status_t rv;
-    char ebuf[128];
-
-    if (!file) {
-        return apr_psprintf(cmd->pool, "invalid path '%s'", path);
-    }
-    if ((rv = apr_stat(&fi, file, APR_FINFO_SIZE | APR_FINFO_PROT,
-                       cmd->temp_pool)) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "cannot read '%s': %s", file,
-                            apr_strerror(rv, ebuf, sizeof(ebuf)));
-    }
-    if (fi.protection & APR_WREAD) {
-        return apr_psprintf(cmd->pool, "'%s' is readable by everyone; the "
-                            "ticket key must be secret (chmod 600)", file);
-    }
-    if (fi.size != TLS_TICKET_KEY_SIZE) {
-        return apr_psprintf(cmd->pool, "'%s' holds %" APR_OFF_T_FMT " bytes, "
-                            "a ticket key has %d (make one with "
-                            "build/tls-ticket-key)", file, fi.size,
-                            TLS_TICKET_KEY_SIZE);
-    }
-    sc->ticket_key.data = apr_palloc(cmd->pool, TLS_TICKET_KEY_SIZE);
-    sc->ticket_key.size = TLS_TICKET_KEY_SIZE;
-    rv = apr_file_open(&fd, file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
-                       cmd->temp_pool);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_read_full(fd, sc->ticket_key.data, len, &len);
-        apr_file_close(fd);
-    }
-    if (rv != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "cannot read '%s': %s", file,
-                            apr_strerror(rv, ebuf, sizeof(ebuf)));
-    }
-    return NULL;
-}
-
-static void cache_lock(void)
-{
-    if (cache_mutex) {
-        apr_global_mutex_lock(cache_mutex);
+    if (g->cache_mutex) {
+        apr_global_mutex_lock(g->cache_mutex);
     }
 }
 
-static void cache_unlock(void)
+static void cache_unlock(tls_global_t *g)
 {
-    if (cache_mutex) {
-        apr_global_mutex_unlock(cache_mutex);
+    if (g->cache_mutex) {
+        apr_global_mutex_unlock(g->cache_mutex);
     }
 }
 
 static int db_store(void *ptr, gnutls_datum_t key, gnutls_datum_t data)
 {
     tls_conn_t *tc = ptr;
+    tls_global_t *g = tc->sc->global;
     apr_time_t expiry = apr_time_now()
-                        + apr_time_from_sec(tls_conf_cache_timeout(tc->sc));
+                        + apr_time_from_sec(tc->sc->cache_timeout);
     apr_status_t rv;
 
-    cache_lock();
-    rv = cache_provider->store(cache_instance, cache_server, key.data,
-                               key.size, expiry, data.data, data.size,
-                               tc->c->pool);
-    cache_unlock();
+    cache_lock(g);
+    rv = g->cache_provider->store(g->cache_instance, g->main_server, key.data,
+                                  key.size, expiry, data.data, data.size,
+                                  tc->c->pool);
+    cache_unlock(g);
     if (rv != APR_SUCCESS) {
         /* the client will do a full handshake next time, nothing worse */
         ap_log_cerror(APLOG_MARK, APLOG_INFO, rv, tc->c,
                       "storing the TLS session in the %s cache failed",
-                      cache_provider->name);
+                      g->cache_provider->name);
         return -1;
     }
     tls_stats_count(TLS_STAT_CACHE_STORES);
@@ -182,6 +133,7 @@ static int db_store(void *ptr, gnutls_datum_t key, gnutls_datum_t data)
 static gnutls_datum_t db_fetch(void *ptr, gnutls_datum_t key)
 {
     tls_conn_t *tc = ptr;
+    tls_global_t *g = tc->sc->global;
     gnutls_datum_t out = { NULL, 0 };
     unsigned char *buf;
     unsigned int len = TLS_SESSION_MAX;
@@ -192,16 +144,17 @@ static gnutls_datum_t db_fetch(void *ptr, gnutls_datum_t key)
         return out;
     }
     buf = apr_palloc(tc->c->pool, TLS_SESSION_MAX);
-    cache_lock();
-    rv = cache_provider->retrieve(cache_instance, cache_server, key.data,
-                                  key.size, buf, &len, tc->c->pool);
-    cache_unlock();
+    cache_lock(g);
+    rv = g->cache_provider->retrieve(g->cache_instance, g->main_server,
+                                     key.data, key.size, buf, &len,
+                                     tc->c->pool);
+    cache_unlock(g);
     if (rv != APR_SUCCESS) {
         if (!APR_STATUS_IS_NOTFOUND(rv)) {
             ap_log_cerror(APLOG_MARK, APLOG_INFO, rv, tc->c,
                           "looking up the TLS session in the %s cache "
                           "failed; doing a full handshake",
-                          cache_provider->name);
+                          g->cache_provider->name);
         }
         tls_stats_count(TLS_STAT_CACHE_MISSES);
         return out;
@@ -218,24 +171,24 @@ static gnutls_datum_t db_fetch(void *ptr, gnutls_datum_t key)
 static int db_remove(void *ptr, gnutls_datum_t key)
 {
     tls_conn_t *tc = ptr;
+    tls_global_t *g = tc->sc->global;
     apr_status_t rv;
 
-    cache_lock();
-    rv = cache_provider->remove(cache_instance, cache_server, key.data,
-                                key.size, tc->c->pool);
-    cache_unlock();
+    cache_lock(g);
+    rv = g->cache_provider->remove(g->cache_instance, g->main_server,
+                                   key.data, key.size, tc->c->pool);
+    cache_unlock(g);
     return rv == APR_SUCCESS ? 0 : -1;
 }
 
 void tls_cache_bind(tls_conn_t *tc)
 {
-    gnutls_db_set_cache_expiration(tc->session,
-                                   tls_conf_cache_timeout(tc->sc));
-    if (tc->sc->vhost_ticket_key.data && tls_conf_session_tickets(tc->sc)) {
+    gnutls_db_set_cache_expiration(tc->session, tc->sc->cache_timeout);
+    if (tc->sc->session_tickets) {
         gnutls_session_ticket_enable_server(tc->session,
-                                            &tc->sc->vhost_ticket_key);
+                                            &tc->sc->built->ticket_key);
     }
-    if (cache_instance) {
+    if (tc->sc->global->cache_instance) {
         gnutls_db_set_ptr(tc->session, tc);
         gnutls_db_set_store_function(tc->session, db_store);
         gnutls_db_set_retrieve_function(tc->session, db_fetch);
@@ -250,7 +203,7 @@ void tls_cache_bind(tls_conn_t *tc)
  * along with the Finished, they can wait and leave with the response. */
 void tls_cache_handshake_done(tls_conn_t *tc)
 {
-    if (tc->sc->vhost_ticket_key.data && tls_conf_session_tickets(tc->sc)
+    if (tc->sc->session_tickets
         && gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3
         && gnutls_session_ticket_send(tc->session, 1, 0) == 0
         && !tls_filter_input_pending(tc->filter)) {
@@ -268,12 +221,14 @@ static int tls_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static apr_status_t cache_destroy(void *data)
 {
-    if (cache_provider && cache_instance) {
-        cache_provider->destroy(cache_instance, data);
+    tls_global_t *g = data;
+
+    if (g->cache_instance) {
+        g->cache_provider->destroy(g->cache_instance, g->main_server);
     }
-    cache_provider = NULL;
-    cache_instance = NULL;
-    cache_mutex = NULL;
+    g->cache_provider = NULL;
+    g->cache_instance = NULL;
+    g->cache_mutex = NULL;
     return APR_SUCCESS;
 }
 
@@ -289,46 +244,51 @@ static int uses_tls(server_rec *s)
 
 /* The session cache: the configured provider, or shmcb when loaded. */
 static apr_status_t cache_init(apr_pool_t *pconf, apr_pool_t *ptemp,
-                               server_rec *s, tls_srv_conf_t *sc)
+                               server_rec *s, tls_global_t *g)
 {
     static const struct ap_socache_hints hints = { 32, 2048, 30 };
     const char *err;
     apr_status_t rv;
 
-    cache_provider = sc->cache_provider;
-    cache_instance = sc->cache_instance;
-    if (!sc->cache_name) {
-        if (provider_lookup(ptemp, "shmcb", &cache_provider)) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "no TLS session "
-                         "cache: mod_socache_shmcb is not loaded (tickets "
-                         "still resume sessions)");
-            return APR_SUCCESS;
-        }
-        err = cache_provider->create(&cache_instance, NULL, ptemp, pconf);
+    if (g->cache_spec) {
+        err = cache_create(pconf, ptemp, g->cache_spec, &g->cache_provider,
+                           &g->cache_instance);
         if (err) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS session "
-                         "cache: %s", err);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s",
+                         tls_conf_pos_error(ptemp, &g->cache_pos, "%s", err));
             return APR_EGENERAL;
         }
     }
-    if (!cache_instance) {
+    else if (provider_lookup(ptemp, "shmcb", &g->cache_provider)) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "no TLS session "
+                     "cache: mod_socache_shmcb is not loaded (tickets "
+                     "still resume sessions)");
         return APR_SUCCESS;
     }
-    if (cache_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        rv = ap_global_mutex_create(&cache_mutex, NULL, TLS_CACHE_MUTEX, NULL,
-                                    s, pconf, 0);
+    else if ((err = g->cache_provider->create(&g->cache_instance, NULL,
+                                              ptemp, pconf))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS session "
+                     "cache: %s", err);
+        return APR_EGENERAL;
+    }
+    if (!g->cache_instance) {
+        return APR_SUCCESS;
+    }
+    if (g->cache_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&g->cache_mutex, NULL, TLS_CACHE_MUTEX,
+                                    NULL, s, pconf, 0);
         if (rv != APR_SUCCESS) {
             return rv;
         }
     }
-    rv = cache_provider->init(cache_instance, TLS_CACHE_ID, &hints, s, pconf);
+    rv = g->cache_provider->init(g->cache_instance, TLS_CACHE_ID, &hints, s,
+                                 pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "cannot initialise the "
-                     "TLS session cache (%s)", cache_provider->name);
+                     "TLS session cache (%s)", g->cache_provider->name);
         return rv;
     }
-    cache_server = s;
-    apr_pool_cleanup_register(pconf, s, cache_destroy, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, g, cache_destroy, apr_pool_cleanup_null);
     return APR_SUCCESS;
 }
 
@@ -355,10 +315,10 @@ static apr_status_t derive_vhost_keys(apr_pool_t *p, server_rec *s,
         in = apr_palloc(p, ticket_key->size + idlen);
         memcpy(in, ticket_key->data, ticket_key->size);
         memcpy(in + ticket_key->size, id, idlen);
-        sc->vhost_ticket_key.size = TLS_TICKET_KEY_SIZE;
-        sc->vhost_ticket_key.data = apr_palloc(p, TLS_TICKET_KEY_SIZE);
+        sc->built->ticket_key.size = TLS_TICKET_KEY_SIZE;
+        sc->built->ticket_key.data = apr_palloc(p, TLS_TICKET_KEY_SIZE);
         if (gnutls_hash_fast(GNUTLS_DIG_SHA512, in, ticket_key->size + idlen,
-                             sc->vhost_ticket_key.data) < 0) {
+                             sc->built->ticket_key.data) < 0) {
             return APR_EGENERAL;
         }
         gnutls_memset(in, 0, ticket_key->size);
@@ -369,15 +329,15 @@ static apr_status_t derive_vhost_keys(apr_pool_t *p, server_rec *s,
 static int tls_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s)
 {
-    tls_srv_conf_t *sc = tls_conf_srv_get(s);
+    tls_global_t *g = tls_conf_srv_get(s)->global;
     const gnutls_datum_t *ticket_key;
 
     (void)plog;
     if (!uses_tls(s)) {
         return OK;
     }
-    if (sc->ticket_key.data) {
-        ticket_key = &sc->ticket_key;
+    if (g->ticket_key.data) {
+        ticket_key = &g->ticket_key;
     }
     else if (!(ticket_key = lifetime_key(s))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
@@ -389,16 +349,39 @@ static int tls_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "cannot derive the TLS session ticket keys");
         return !OK;
     }
-    return cache_init(pconf, ptemp, s, sc) == APR_SUCCESS ? OK : !OK;
+    return cache_init(pconf, ptemp, s, g) == APR_SUCCESS ? OK : !OK;
+}
+
+/* `apachectl -t`: a TLSSessionCache that cannot be made stops it too. */
+static void tls_cache_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    tls_global_t *g = tls_conf_srv_get(s)->global;
+    const ap_socache_provider_t *prov;
+    ap_socache_instance_t *inst;
+    apr_pool_t *ptemp;
+    const char *err;
+
+    if (!g->cache_spec) {
+        return;
+    }
+    apr_pool_create(&ptemp, pconf);
+    if ((err = cache_create(ptemp, ptemp, g->cache_spec, &prov, &inst))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s",
+                     tls_conf_pos_error(ptemp, &g->cache_pos, "%s", err));
+        exit(1);
+    }
+    apr_pool_destroy(ptemp);
 }
 
 static void tls_cache_child_init(apr_pool_t *p, server_rec *s)
 {
-    if (cache_mutex) {
-        apr_global_mutex_child_init(&cache_mutex,
-                                    apr_global_mutex_lockfile(cache_mutex), p);
+    tls_global_t *g = tls_conf_srv_get(s)->global;
+
+    if (g->cache_mutex) {
+        apr_global_mutex_child_init(&g->cache_mutex,
+                                    apr_global_mutex_lockfile(g->cache_mutex),
+                                    p);
     }
-    (void)s;
 }
 
 void tls_cache_register_hooks(apr_pool_t *p)
@@ -406,5 +389,6 @@ void tls_cache_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_pre_config(tls_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(tls_cache_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(tls_cache_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tls_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }

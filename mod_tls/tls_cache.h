@@ -6,12 +6,6 @@
 
 struct tls_conn_t;
 
-/* TLSSessionCache and TLSSessionTicketKeyFile, checked as they are read. */
-const char *tls_cache_configure(cmd_parms *cmd, tls_srv_conf_t *sc,
-                                const char *spec);
-const char *tls_cache_read_ticket_key(cmd_parms *cmd, tls_srv_conf_t *sc,
-                                      const char *path);
-
 /* Resumption for a session, with its vhost's settings: tickets under the
  * shared master key, and the socache for TLS 1.2 session IDs. */
 void tls_cache_bind(struct tls_conn_t *tc);

@@ -4,17 +4,19 @@
  * so that `apachectl -t` points at the offending line. */
 #include <httpd.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
+#include <apr_file_info.h>
 #include <http_log.h>
 #include <apr_lib.h>
+#include <http_core.h>
 
 #include "tls_config.h"
-#include "tls_cred.h"
-#include "tls_cache.h"
 
 APLOG_USE_MODULE(tls);
 
 #define TLS_DEFAULT_PRIORITIES      "NORMAL"
 #define TLS_DEFAULT_HS_TIMEOUT      apr_time_from_sec(10)
+#define TLS_OID_CLIENT_AUTH         "1.3.6.1.5.5.7.3.2"
 
 tls_srv_conf_t *tls_conf_srv_get(server_rec *s)
 {
@@ -26,6 +28,11 @@ void *tls_conf_create_srv(apr_pool_t *p, server_rec *s)
     tls_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->s = s;
+    if (!s->is_virtual) {
+        /* vhosts get it from the main server when merged */
+        sc->global = apr_pcalloc(p, sizeof(*sc->global));
+        sc->global->main_server = s;
+    }
     sc->engine = TLS_UNSET;
     sc->protocols = TLS_UNSET;
     sc->handshake_timeout = TLS_UNSET;
@@ -45,6 +52,7 @@ void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
     tls_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->s = add->s;
+    sc->global = base->global;
     sc->engine = MERGE(engine, TLS_UNSET);
     sc->engine_pos = add->engine != TLS_UNSET ? add->engine_pos : base->engine_pos;
     sc->certs = MERGE(certs, NULL);
@@ -56,12 +64,15 @@ void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->strict_sni = MERGE(strict_sni, TLS_UNSET);
     sc->client_mode = MERGE(client_mode, TLS_CLIENT_UNSET);
     sc->client_ca = MERGE(client_ca, NULL);
+    sc->client_ca_pos = add->client_ca ? add->client_ca_pos
+                                       : base->client_ca_pos;
     sc->client_crl = MERGE(client_crl, NULL);
+    sc->client_crl_pos = add->client_crl ? add->client_crl_pos
+                                         : base->client_crl_pos;
     sc->verify_depth = MERGE(verify_depth, TLS_UNSET);
     sc->key_purpose = MERGE(key_purpose, NULL);
     sc->session_tickets = MERGE(session_tickets, TLS_UNSET);
     sc->cache_timeout = MERGE(cache_timeout, TLS_UNSET);
-    /* server-wide settings are read from the main server only */
     return sc;
 }
 
@@ -104,53 +115,6 @@ tls_dir_conf_t *tls_conf_dir_get(request_rec *r)
     return ap_get_module_config(r->per_dir_config, &tls_module);
 }
 
-static int perdir_client_auth;
-
-int tls_conf_perdir_client_auth(void)
-{
-    return perdir_client_auth;
-}
-
-static int tls_conf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                               apr_pool_t *ptemp)
-{
-    (void)pconf; (void)plog; (void)ptemp;
-    perdir_client_auth = 0;
-    return OK;
-}
-
-void tls_conf_register_hooks(apr_pool_t *p)
-{
-    (void)p;
-    ap_hook_pre_config(tls_conf_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-}
-
-tls_client_mode_t tls_conf_client_mode(const tls_srv_conf_t *sc)
-{
-    return sc->client_mode == TLS_CLIENT_UNSET ? TLS_CLIENT_NONE
-                                               : sc->client_mode;
-}
-
-int tls_conf_session_tickets(const tls_srv_conf_t *sc)
-{
-    return sc->session_tickets != 0;
-}
-
-int tls_conf_cache_timeout(const tls_srv_conf_t *sc)
-{
-    return sc->cache_timeout == TLS_UNSET ? 300 : sc->cache_timeout;
-}
-
-int tls_conf_verify_depth(const tls_srv_conf_t *sc)
-{
-    return sc->verify_depth == TLS_UNSET ? 1 : sc->verify_depth;
-}
-
-const char *tls_conf_key_purpose(const tls_srv_conf_t *sc)
-{
-    return sc->key_purpose ? sc->key_purpose : "1.3.6.1.5.5.7.3.2";
-}
-
 int tls_conf_dir_opts(request_rec *r)
 {
     tls_dir_conf_t *dc = tls_conf_dir_get(r);
@@ -158,10 +122,66 @@ int tls_conf_dir_opts(request_rec *r)
     return dc ? ((dc->opts | dc->opts_add) & ~dc->opts_del) : 0;
 }
 
-apr_interval_time_t tls_conf_handshake_timeout(const tls_srv_conf_t *sc)
+/* Whether a section (or one nested in it) asks for client certificates. */
+static int sections_ask(apr_array_header_t *secs)
 {
-    return sc->handshake_timeout == TLS_UNSET ? TLS_DEFAULT_HS_TIMEOUT
-                                              : sc->handshake_timeout;
+    int i;
+
+    for (i = 0; secs && i < secs->nelts; ++i) {
+        ap_conf_vector_t *v = APR_ARRAY_IDX(secs, i, ap_conf_vector_t *);
+        tls_dir_conf_t *dc = ap_get_module_config(v, &tls_module);
+        core_dir_config *cd = ap_get_core_module_config(v);
+
+        if ((dc && dc->client_mode != TLS_CLIENT_UNSET
+             && dc->client_mode != TLS_CLIENT_NONE)
+            || (cd && (sections_ask(cd->sec_file)
+                       || sections_ask(cd->sec_if)))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int tls_conf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    tls_conf_apply_defaults(s);
+    return OK;
+}
+
+void tls_conf_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    /* before anything that reads the settings */
+    ap_hook_post_config(tls_conf_post_config, NULL, NULL,
+                        APR_HOOK_REALLY_FIRST);
+}
+
+#define DEFAULT(field, unset, value) \
+    if (sc->field == (unset)) { sc->field = (value); }
+
+void tls_conf_apply_defaults(server_rec *main_s)
+{
+    server_rec *s;
+
+    for (s = main_s; s; s = s->next) {
+        tls_srv_conf_t *sc = tls_conf_srv_get(s);
+        core_server_config *cs = ap_get_core_module_config(s->module_config);
+
+        DEFAULT(engine, TLS_UNSET, 0);
+        DEFAULT(handshake_timeout, TLS_UNSET, TLS_DEFAULT_HS_TIMEOUT);
+        DEFAULT(strict_sni, TLS_UNSET, 0);
+        DEFAULT(client_mode, TLS_CLIENT_UNSET, TLS_CLIENT_NONE);
+        DEFAULT(verify_depth, TLS_UNSET, 1);
+        DEFAULT(key_purpose, NULL, TLS_OID_CLIENT_AUTH);
+        DEFAULT(session_tickets, TLS_UNSET, 1);
+        DEFAULT(cache_timeout, TLS_UNSET, 300);
+        /* directory sections of the main server are merged into each
+         * vhost's lists, so each server sees all that apply to it */
+        sc->perdir_client_auth = sections_ask(cs->sec_dir)
+                                 || sections_ask(cs->sec_url);
+    }
 }
 
 const char *tls_conf_pos_error(apr_pool_t *p, const tls_conf_pos_t *pos,
@@ -230,16 +250,33 @@ static const char *set_strict_sni(cmd_parms *cmd, void *dc, int flag)
     return NULL;
 }
 
+int tls_conf_is_pkcs11(const char *key_file)
+{
+    return key_file && !strncmp(key_file, "pkcs11:", 7);
+}
+
+/* The files are read and checked once the configuration is complete (see
+ * tls_cred.c), with this line's position in the messages. */
 static const char *add_certificate(cmd_parms *cmd, void *dc,
                                    const char *cert_file, const char *key_file)
 {
     tls_srv_conf_t *sc = cmd_srv_conf(cmd);
-    tls_cert_t *cert;
-    const char *err;
+    tls_cert_t *cert = apr_pcalloc(cmd->pool, sizeof(*cert));
 
     (void)dc;
-    if ((err = tls_cred_load(cmd, cert_file, key_file, &cert))) {
-        return cmd_error(cmd, err);
+    cert->cert_file = ap_server_root_relative(cmd->pool, cert_file);
+    if (tls_conf_is_pkcs11(key_file)) {
+        cert->key_file = key_file;
+    }
+    else {
+        cert->key_file = key_file ? ap_server_root_relative(cmd->pool,
+                                                            key_file)
+                                  : cert->cert_file;
+    }
+    if (!cert->cert_file || !cert->key_file) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "invalid path '%s'",
+                                           cert->cert_file ? key_file
+                                                           : cert_file));
     }
     conf_pos_set(cmd, &cert->pos);
     if (!sc->certs) {
@@ -368,14 +405,19 @@ static const char *set_client_certificate(cmd_parms *cmd, void *dcv,
         { "optional_no_ca", TLS_CLIENT_OPTIONAL_NO_CA },
     };
     tls_dir_conf_t *dc = dcv;
+    const char *err;
     unsigned i;
 
+    /* whether a vhost may renegotiate is settled at startup (see
+     * tls_conf_apply_defaults), before any .htaccess is read */
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS))) {
+        return err;
+    }
     for (i = 0; i < sizeof(modes) / sizeof(modes[0]); ++i) {
         if (!strcasecmp(arg, modes[i].name)) {
             /* in a vhost: the handshake asks; in a directory: the request */
             if (cmd->path) {
                 dc->client_mode = modes[i].mode;
-                perdir_client_auth |= modes[i].mode != TLS_CLIENT_NONE;
             }
             else {
                 cmd_srv_conf(cmd)->client_mode = modes[i].mode;
@@ -391,17 +433,20 @@ static const char *set_client_file(cmd_parms *cmd, void *dc, const char *arg)
 {
     tls_srv_conf_t *sc = cmd_srv_conf(cmd);
     const char *path = ap_server_root_relative(cmd->pool, arg);
-    const char *err;
 
     (void)dc;
-    if ((err = tls_cred_check_pem_file(cmd->pool, path, cmd->info != NULL))) {
-        return cmd_error(cmd, err);
+    if (!path) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "invalid path '%s'",
+                                           arg));
     }
+    /* read and checked with the credentials (tls_cred.c) */
     if (cmd->info) {
         sc->client_crl = path;
+        conf_pos_set(cmd, &sc->client_crl_pos);
     }
     else {
         sc->client_ca = path;
+        conf_pos_set(cmd, &sc->client_ca_pos);
     }
     return NULL;
 }
@@ -431,7 +476,7 @@ static const char *set_key_purpose(cmd_parms *cmd, void *dc, const char *arg)
 
     (void)dc;
     if (!strcasecmp(arg, "clientAuth")) {
-        oid = "1.3.6.1.5.5.7.3.2";
+        oid = TLS_OID_CLIENT_AUTH;
     }
     else if (!strcasecmp(arg, "any")) {
         oid = "any";
@@ -482,29 +527,81 @@ static const char *set_cache_timeout(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+/* Checked, with this line named, when the cache is made (tls_cache.c). */
 static const char *set_session_cache(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
+    tls_global_t *g = cmd_srv_conf(cmd)->global;
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     (void)dc;
-    if (!err) {
-        err = tls_cache_configure(cmd, tls_conf_srv_get(cmd->server), arg);
+    if (err) {
+        return err;
     }
-    return cmd_error(cmd, err);
+    g->cache_spec = arg;
+    conf_pos_set(cmd, &g->cache_pos);
+    return NULL;
 }
 
+const char *tls_conf_check_ticket_key(apr_pool_t *p, apr_off_t size,
+                                      apr_fileperms_t perms)
+{
+    if (perms & APR_WREAD) {
+        return "it is readable by everyone; the ticket key must be secret "
+               "(chmod 600)";
+    }
+    if (size != TLS_TICKET_KEY_SIZE) {
+        return apr_psprintf(p, "it holds %" APR_OFF_T_FMT " bytes, a ticket "
+                            "key has %d (make one with tls-ticket-key)",
+                            size, TLS_TICKET_KEY_SIZE);
+    }
+    return NULL;
+}
+
+/* TLSSessionTicketKeyFile: 64 secret bytes, read as the line is. */
 static const char *set_ticket_key_file(cmd_parms *cmd, void *dc,
                                        const char *arg)
 {
+    tls_global_t *g = cmd_srv_conf(cmd)->global;
+    const char *file = ap_server_root_relative(cmd->pool, arg);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_size_t len = TLS_TICKET_KEY_SIZE;
+    apr_finfo_t fi;
+    apr_file_t *fd;
+    apr_status_t rv;
+    char ebuf[128];
 
     (void)dc;
-    if (!err) {
-        err = tls_cache_read_ticket_key(cmd, tls_conf_srv_get(cmd->server),
-                                        arg);
+    if (err) {
+        return err;
     }
-    return cmd_error(cmd, err);
+    if (!file) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "invalid path '%s'",
+                                           arg));
+    }
+    rv = apr_stat(&fi, file, APR_FINFO_SIZE | APR_FINFO_PROT, cmd->temp_pool);
+    if (rv == APR_SUCCESS
+        && (err = tls_conf_check_ticket_key(cmd->pool, fi.size,
+                                            fi.protection))) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s': %s", file, err));
+    }
+    g->ticket_key.data = apr_palloc(cmd->pool, TLS_TICKET_KEY_SIZE);
+    g->ticket_key.size = TLS_TICKET_KEY_SIZE;
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_open(&fd, file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                           cmd->temp_pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_read_full(fd, g->ticket_key.data, len, &len);
+        apr_file_close(fd);
+    }
+    if (rv != APR_SUCCESS) {
+        g->ticket_key.data = NULL;
+        g->ticket_key.size = 0;
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "cannot read '%s': %s",
+                         file, apr_strerror(rv, ebuf, sizeof(ebuf))));
+    }
+    return NULL;
 }
 
 static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
@@ -617,17 +714,16 @@ int tls_conf_same_tls(const tls_srv_conf_t *a,
     if (a == b) {
         return 1;
     }
-    /* prio_string is set at post_config for every TLS server */
     return a->engine == 1 && b->engine == 1
         && same_certs(a->certs, b->certs)
-        && tls_conf_client_mode(a) == tls_conf_client_mode(b)
-        && tls_conf_verify_depth(a) == tls_conf_verify_depth(b)
-        && !strcmp(tls_conf_key_purpose(a), tls_conf_key_purpose(b))
+        && a->client_mode == b->client_mode
+        && a->verify_depth == b->verify_depth
+        && !strcmp(a->key_purpose, b->key_purpose)
         && !apr_strnatcmp(a->client_ca ? a->client_ca : "",
                           b->client_ca ? b->client_ca : "")
         && !apr_strnatcmp(a->client_crl ? a->client_crl : "",
                           b->client_crl ? b->client_crl : "")
-        && !strcmp(a->prio_string, b->prio_string);
+        && !strcmp(a->built->prio_string, b->built->prio_string);
 }
 
 const command_rec tls_conf_cmds[] = {

@@ -6,6 +6,10 @@
 #include <http_config.h>
 #include <gnutls/gnutls.h>
 
+struct ap_socache_provider_t;
+struct ap_socache_instance_t;
+struct apr_global_mutex_t;
+
 #define MOD_TLS_VERSION "0.1.0"
 
 #define TLS_UNSET (-1)
@@ -39,7 +43,8 @@ typedef struct {
     const char *directive;
 } tls_conf_pos_t;
 
-/* One TLSCertificate line, read and checked at parse time. */
+/* One TLSCertificate line; its files are read and checked by tls_cred.c
+ * once the configuration is complete. */
 typedef struct {
     const char *cert_file;
     const char *key_file;       /* the file or pkcs11: URI the key came from */
@@ -51,35 +56,52 @@ typedef struct {
     tls_conf_pos_t pos;
 } tls_cert_t;
 
-typedef struct tls_srv_conf_t {
-    server_rec *s;
-    int engine;                       /* TLS_UNSET, 0, 1 */
-    tls_conf_pos_t engine_pos;
-    apr_array_header_t *certs;        /* of tls_cert_t*; NULL: inherit */
-    const char *priorities;           /* NULL: inherit */
-    tls_conf_pos_t priorities_pos;
-    int protocols;                    /* TLS_PROTO_* set, TLS_UNSET: from priorities */
-    apr_interval_time_t handshake_timeout;  /* TLS_UNSET: default */
-    int strict_sni;                   /* TLS_UNSET, 0, 1 */
-    tls_client_mode_t client_mode;
-    const char *client_ca;            /* PEM trust anchors; NULL: inherit */
-    const char *client_crl;           /* PEM CRLs; NULL: inherit */
-    int verify_depth;                 /* TLS_UNSET: 1 */
-    const char *key_purpose;          /* EKU OID, "any"; NULL: clientAuth */
-    int session_tickets;              /* TLS_UNSET: on */
-    int cache_timeout;                /* seconds; TLS_UNSET: 300 */
-
-    /* server-wide, kept in the main server's config */
-    const char *cache_name;           /* TLSSessionCache, "none", NULL: default */
+/* Server-wide settings and state, one record per configuration: made with
+ * the main server's config, shared (by pointer) with every vhost's. */
+typedef struct tls_global_t {
+    const char *cache_spec;           /* TLSSessionCache; NULL: shmcb if loaded */
+    tls_conf_pos_t cache_pos;
     const struct ap_socache_provider_t *cache_provider;
     struct ap_socache_instance_t *cache_instance;
+    struct apr_global_mutex_t *cache_mutex;   /* providers not MP-safe */
+    server_rec *main_server;
     gnutls_datum_t ticket_key;        /* TLSSessionTicketKeyFile contents */
+} tls_global_t;
 
-    /* made once in post_config, shared by every connection to this server */
-    gnutls_datum_t vhost_ticket_key;  /* the master key, bound to this vhost */
+/* What post_config builds for a TLS server, read-only afterwards and
+ * shared by its connections (and by vhosts that configure the same). */
+typedef struct {
     gnutls_certificate_credentials_t creds;
     const char *prio_string;          /* TLSPriorities + TLSProtocol */
     gnutls_priority_t prio;
+    gnutls_datum_t ticket_key;        /* the master key bound to this vhost */
+} tls_built_t;
+
+/* One server's (vhost's) settings: TLS_UNSET (or NULL) where its
+ * directives are silent until tls_conf_apply_defaults() resolves them to
+ * plain values in post_config; from then on, read the fields directly. */
+typedef struct tls_srv_conf_t {
+    server_rec *s;
+    tls_global_t *global;
+    int engine;                       /* 0, 1 */
+    tls_conf_pos_t engine_pos;
+    apr_array_header_t *certs;        /* of tls_cert_t*; NULL: none */
+    const char *priorities;           /* TLSPriorities */
+    tls_conf_pos_t priorities_pos;
+    int protocols;                    /* TLS_PROTO_* set, TLS_UNSET: from priorities */
+    apr_interval_time_t handshake_timeout;  /* 0: no deadline */
+    int strict_sni;                   /* 0, 1 */
+    tls_client_mode_t client_mode;
+    const char *client_ca;            /* PEM trust anchors; NULL: none */
+    tls_conf_pos_t client_ca_pos;
+    const char *client_crl;           /* PEM CRLs; NULL: none */
+    tls_conf_pos_t client_crl_pos;
+    int verify_depth;
+    const char *key_purpose;          /* EKU OID, or "any" */
+    int session_tickets;              /* 0, 1 */
+    int cache_timeout;                /* seconds */
+    int perdir_client_auth;           /* a section of it asks for certificates */
+    tls_built_t *built;               /* TLS servers, once post_config ran */
 } tls_srv_conf_t;
 
 typedef struct {
@@ -103,19 +125,22 @@ void *tls_conf_create_dir(apr_pool_t *p, char *dir);
 void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
 tls_srv_conf_t *tls_conf_srv_get(server_rec *s);
-int tls_conf_dir_opts(request_rec *r);
-apr_interval_time_t tls_conf_handshake_timeout(const tls_srv_conf_t *sc);
-tls_client_mode_t tls_conf_client_mode(const tls_srv_conf_t *sc);
-int tls_conf_session_tickets(const tls_srv_conf_t *sc);
-int tls_conf_cache_timeout(const tls_srv_conf_t *sc);
-int tls_conf_verify_depth(const tls_srv_conf_t *sc);
-const char *tls_conf_key_purpose(const tls_srv_conf_t *sc);
 tls_dir_conf_t *tls_conf_dir_get(request_rec *r);
+int tls_conf_dir_opts(request_rec *r);
 
-/* Whether any <Location>/<Directory> asks for client certificates: then
- * TLS 1.2 renegotiations may be needed, which GnuTLS cannot do for a
- * client that holds a TLS 1.2 ticket. */
-int tls_conf_perdir_client_auth(void);
+/* Resolves every server's unset settings to their defaults (and what its
+ * <Location>/<Directory> sections imply); run by post_config and by the
+ * configuration test, before anything reads the settings. */
+void tls_conf_apply_defaults(server_rec *main_s);
+
+/* Whether a TLSCertificate key names a PKCS#11 object. */
+int tls_conf_is_pkcs11(const char *key_file);
+
+/* What is wrong with a ticket key file of this size and permissions, or
+ * NULL. */
+#define TLS_TICKET_KEY_SIZE 64
+const char *tls_conf_check_ticket_key(apr_pool_t *p, apr_off_t size,
+                                      apr_fileperms_t perms);
 
 /* Whether two servers negotiate TLS alike, so that a connection made for
  * one may serve requests for the other. */

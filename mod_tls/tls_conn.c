@@ -29,9 +29,9 @@ apr_status_t tls_conn_use_server(tls_conn_t *tc, server_rec *s)
     tls_srv_conf_t *sc = tls_conf_srv_get(s);
     int rv;
 
-    if ((rv = gnutls_priority_set(tc->session, sc->prio)) < 0
+    if ((rv = gnutls_priority_set(tc->session, sc->built->prio)) < 0
         || (rv = gnutls_credentials_set(tc->session, GNUTLS_CRD_CERTIFICATE,
-                                        sc->creds)) < 0) {
+                                        sc->built->creds)) < 0) {
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, tc->c,
                       "cannot switch TLS settings to %s: %s",
                       s->server_hostname, gnutls_strerror(rv));

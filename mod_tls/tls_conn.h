@@ -11,6 +11,14 @@
 
 struct tls_deadline_t;
 
+/* What verifying the client's certificate found (SSL_CLIENT_VERIFY). */
+typedef enum {
+    TLS_VERIFY_NONE,        /* no certificate, or none was asked for */
+    TLS_VERIFY_SUCCESS,
+    TLS_VERIFY_GENEROUS,    /* optional_no_ca took an unverifiable one */
+    TLS_VERIFY_FAILED,      /* verify_reason says why */
+} tls_verify_result_t;
+
 /* A connection's life. It only moves forward (FAILED may follow any state
  * before OPEN), and only tls_handshake.c moves it. */
 typedef enum {
@@ -43,7 +51,8 @@ typedef struct tls_conn_t {
     /* client authentication, set by tls_verify.c */
     tls_client_mode_t verify_mode;   /* what the current handshake asks */
     int verify_depth;
-    const char *verify;          /* SSL_CLIENT_VERIFY; NULL: none asked */
+    tls_verify_result_t verify;
+    const char *verify_reason;   /* why it FAILED */
     gnutls_x509_crt_t client_crt;/* only when verified (or GENEROUS) */
     apr_array_header_t *client_chain; /* gnutls_datum_t DER above the leaf */
     int reauth_done;             /* per-directory authentication ran */

@@ -21,11 +21,6 @@ APLOG_USE_MODULE(tls);
 
 #define TLS_EXPIRY_WARN_DAYS 30
 
-static int is_pkcs11(const char *key_file)
-{
-    return key_file && !strncmp(key_file, "pkcs11:", 7);
-}
-
 static apr_status_t wipe_datum(void *data)
 {
     gnutls_datum_t *d = data;
@@ -37,8 +32,8 @@ static apr_status_t wipe_datum(void *data)
 }
 
 /* Reads a whole file into pool memory, NUL-terminated for PEM parsers. */
-static const char *read_file(cmd_parms *cmd, const char *path,
-                             gnutls_datum_t *out)
+static const char *read_file(apr_pool_t *p, apr_pool_t *ptemp,
+                             const char *path, gnutls_datum_t *out)
 {
     apr_file_t *fd;
     apr_finfo_t fi;
@@ -47,18 +42,18 @@ static const char *read_file(cmd_parms *cmd, const char *path,
     char *buf;
 
     rv = apr_file_open(&fd, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
-                       cmd->temp_pool);
+                       ptemp);
     if (rv == APR_SUCCESS) {
         rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fd);
     }
     if (rv == APR_SUCCESS && fi.size > 10 * 1024 * 1024) {
         apr_file_close(fd);
-        return apr_psprintf(cmd->pool, "'%s' is too large for a certificate "
+        return apr_psprintf(p, "'%s' is too large for a certificate "
                             "or key file", path);
     }
     if (rv == APR_SUCCESS) {
         len = (apr_size_t)fi.size;
-        buf = apr_palloc(cmd->pool, len + 1);
+        buf = apr_palloc(p, len + 1);
         rv = apr_file_read_full(fd, buf, len, &len);
         apr_file_close(fd);
         buf[len] = '\0';
@@ -67,7 +62,7 @@ static const char *read_file(cmd_parms *cmd, const char *path,
     }
     if (rv != APR_SUCCESS) {
         char ebuf[256];
-        return apr_psprintf(cmd->pool, "cannot read '%s': %s", path,
+        return apr_psprintf(p, "cannot read '%s': %s", path,
                             apr_strerror(rv, ebuf, sizeof(ebuf)));
     }
     return NULL;
@@ -90,7 +85,7 @@ static int key_preference(int pk)
 }
 
 /* Leaf expiry and subject, for the startup warning and messages. */
-static const char *inspect_leaf(cmd_parms *cmd, tls_cert_t *cert)
+static const char *inspect_leaf(apr_pool_t *p, tls_cert_t *cert)
 {
     gnutls_x509_crt_t crt;
     gnutls_datum_t dn = { NULL, 0 };
@@ -102,14 +97,14 @@ static const char *inspect_leaf(cmd_parms *cmd, tls_cert_t *cert)
     rv = gnutls_x509_crt_import(crt, &cert->cert_pem, GNUTLS_X509_FMT_PEM);
     if (rv < 0) {
         gnutls_x509_crt_deinit(crt);
-        return apr_psprintf(cmd->pool, "cannot parse certificate in '%s': %s",
+        return apr_psprintf(p, "cannot parse certificate in '%s': %s",
                             cert->cert_file, gnutls_strerror(rv));
     }
     cert->not_after = apr_time_from_sec(gnutls_x509_crt_get_expiration_time(crt));
     cert->preference = key_preference(
         gnutls_x509_crt_get_pk_algorithm(crt, NULL));
     if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
-        cert->subject = apr_pstrmemdup(cmd->pool, (char *)dn.data, dn.size);
+        cert->subject = apr_pstrmemdup(p, (char *)dn.data, dn.size);
         gnutls_free(dn.data);
     }
     gnutls_x509_crt_deinit(crt);
@@ -121,7 +116,7 @@ static const char *inspect_leaf(cmd_parms *cmd, tls_cert_t *cert)
 static int cred_add(gnutls_certificate_credentials_t creds,
                     const tls_cert_t *cert)
 {
-    if (is_pkcs11(cert->key_file)) {
+    if (tls_conf_is_pkcs11(cert->key_file)) {
         return gnutls_certificate_set_x509_key_file2(
             creds, cert->cert_file, cert->key_file, GNUTLS_X509_FMT_PEM,
             NULL, 0);
@@ -148,41 +143,29 @@ static const char *cred_add_error(apr_pool_t *p, const tls_cert_t *cert,
                         cert->cert_file, cert->key_file, gnutls_strerror(rv));
 }
 
-const char *tls_cred_load(cmd_parms *cmd, const char *cert_file,
-                          const char *key_file, tls_cert_t **pcert)
+/* Reads a TLSCertificate's files and checks that they make a usable
+ * certificate and key; once per line, however many vhosts inherit it. */
+static const char *cert_load(apr_pool_t *p, apr_pool_t *ptemp,
+                             tls_cert_t *cert)
 {
-    tls_cert_t *cert = apr_pcalloc(cmd->pool, sizeof(*cert));
     gnutls_certificate_credentials_t creds;
     const char *err;
     int rv;
 
-    cert->cert_file = ap_server_root_relative(cmd->pool, cert_file);
-    if (!cert->cert_file) {
-        return apr_psprintf(cmd->pool, "invalid path '%s'", cert_file);
+    if (cert->cert_pem.data) {
+        return NULL;
     }
-    if (is_pkcs11(key_file)) {
-        cert->key_file = key_file;
-    }
-    else if (key_file) {
-        cert->key_file = ap_server_root_relative(cmd->pool, key_file);
-        if (!cert->key_file) {
-            return apr_psprintf(cmd->pool, "invalid path '%s'", key_file);
-        }
-    }
-    else {
-        cert->key_file = cert->cert_file;
-    }
-    if ((err = read_file(cmd, cert->cert_file, &cert->cert_pem))) {
+    if ((err = read_file(p, ptemp, cert->cert_file, &cert->cert_pem))) {
         return err;
     }
-    if (!is_pkcs11(cert->key_file)) {
-        if ((err = read_file(cmd, cert->key_file, &cert->key_pem))) {
+    if (!tls_conf_is_pkcs11(cert->key_file)) {
+        if ((err = read_file(p, ptemp, cert->key_file, &cert->key_pem))) {
             return err;
         }
-        apr_pool_cleanup_register(cmd->pool, &cert->key_pem, wipe_datum,
+        apr_pool_cleanup_register(p, &cert->key_pem, wipe_datum,
                                   apr_pool_cleanup_null);
     }
-    if ((err = inspect_leaf(cmd, cert))) {
+    if ((err = inspect_leaf(p, cert))) {
         return err;
     }
     /* Loading into throw-away credentials checks the key matches. */
@@ -191,21 +174,15 @@ const char *tls_cred_load(cmd_parms *cmd, const char *cert_file,
     }
     rv = cred_add(creds, cert);
     gnutls_certificate_free_credentials(creds);
-    if (rv < 0) {
-        return cred_add_error(cmd->pool, cert, rv);
-    }
-    *pcert = cert;
-    return NULL;
+    return rv < 0 ? cred_add_error(p, cert, rv) : NULL;
 }
 
-const char *tls_cred_check_pem_file(apr_pool_t *p, const char *path, int crl)
+/* Checks that a PEM file of CA certificates (or CRLs) can be used. */
+static const char *check_pem_file(apr_pool_t *p, const char *path, int crl)
 {
     gnutls_certificate_credentials_t creds;
     int rv;
 
-    if (!path) {
-        return "invalid path";
-    }
     if ((rv = gnutls_certificate_allocate_credentials(&creds)) < 0) {
         return gnutls_strerror(rv);
     }
@@ -274,37 +251,63 @@ static int by_preference(const void *a, const void *b)
     return x->pos.line - y->pos.line;
 }
 
+/* Loads every file the server's credentials need, checked, with the
+ * position of the line that names a broken one. */
+static const char *load_files(apr_pool_t *p, apr_pool_t *ptemp,
+                              tls_srv_conf_t *sc)
+{
+    const char *err;
+    int i;
+
+    for (i = 0; i < sc->certs->nelts; ++i) {
+        tls_cert_t *cert = APR_ARRAY_IDX(sc->certs, i, tls_cert_t *);
+
+        if ((err = cert_load(p, ptemp, cert))) {
+            return tls_conf_pos_error(p, &cert->pos, "%s", err);
+        }
+    }
+    if (sc->client_ca && (err = check_pem_file(p, sc->client_ca, 0))) {
+        return tls_conf_pos_error(p, &sc->client_ca_pos, "%s", err);
+    }
+    if (sc->client_crl && (err = check_pem_file(p, sc->client_crl, 1))) {
+        return tls_conf_pos_error(p, &sc->client_crl_pos, "%s", err);
+    }
+    return NULL;
+}
+
 static const char *setup_creds(apr_pool_t *p, server_rec *s,
-                               tls_srv_conf_t *sc)
+                               tls_srv_conf_t *sc,
+                               gnutls_certificate_credentials_t *pcreds)
 {
     apr_array_header_t *certs = apr_array_copy(p, sc->certs);
+    gnutls_certificate_credentials_t creds;
     int i, rv;
 
-    if ((rv = gnutls_certificate_allocate_credentials(&sc->creds)) < 0) {
+    if ((rv = gnutls_certificate_allocate_credentials(&creds)) < 0) {
         return gnutls_strerror(rv);
     }
-    apr_pool_cleanup_register(p, sc->creds, free_creds, apr_pool_cleanup_null);
-    gnutls_certificate_set_flags(sc->creds, GNUTLS_CERTIFICATE_API_V2);
-    gnutls_certificate_set_known_dh_params(sc->creds, GNUTLS_SEC_PARAM_MEDIUM);
+    apr_pool_cleanup_register(p, creds, free_creds, apr_pool_cleanup_null);
+    gnutls_certificate_set_flags(creds, GNUTLS_CERTIFICATE_API_V2);
+    gnutls_certificate_set_known_dh_params(creds, GNUTLS_SEC_PARAM_MEDIUM);
     qsort(certs->elts, (size_t)certs->nelts, sizeof(tls_cert_t *),
           by_preference);
     if (sc->client_ca
         && (rv = gnutls_certificate_set_x509_trust_file(
-                sc->creds, sc->client_ca, GNUTLS_X509_FMT_PEM)) < 0) {
-        return apr_psprintf(p, "TLSClientCA %s: %s", sc->client_ca,
-                            gnutls_strerror(rv));
+                creds, sc->client_ca, GNUTLS_X509_FMT_PEM)) < 0) {
+        return tls_conf_pos_error(p, &sc->client_ca_pos, "%s: %s",
+                                  sc->client_ca, gnutls_strerror(rv));
     }
     if (sc->client_crl
         && (rv = gnutls_certificate_set_x509_crl_file(
-                sc->creds, sc->client_crl, GNUTLS_X509_FMT_PEM)) < 0) {
-        return apr_psprintf(p, "TLSClientCRL %s: %s", sc->client_crl,
-                            gnutls_strerror(rv));
+                creds, sc->client_crl, GNUTLS_X509_FMT_PEM)) < 0) {
+        return tls_conf_pos_error(p, &sc->client_crl_pos, "%s: %s",
+                                  sc->client_crl, gnutls_strerror(rv));
     }
-    gnutls_certificate_set_verify_function(sc->creds, tls_verify_peer);
+    gnutls_certificate_set_verify_function(creds, tls_verify_peer);
     for (i = 0; i < certs->nelts; ++i) {
         const tls_cert_t *cert = APR_ARRAY_IDX(certs, i, tls_cert_t *);
 
-        if ((rv = cred_add(sc->creds, cert)) < 0) {
+        if ((rv = cred_add(creds, cert)) < 0) {
             return tls_conf_pos_error(p, &cert->pos, "%s",
                                       cred_add_error(p, cert, rv));
         }
@@ -312,28 +315,35 @@ static const char *setup_creds(apr_pool_t *p, server_rec *s,
             warn_expiry(s, cert);
         }
     }
+    *pcreds = creds;
     return NULL;
 }
 
-static const char *setup_prio(apr_pool_t *p, tls_srv_conf_t *sc)
+static const char *setup_prio(apr_pool_t *p, tls_srv_conf_t *sc,
+                              tls_built_t *built)
 {
-    const char *prio = sc->prio_string;
     const char *err_pos = NULL;
     int rv;
 
-    rv = gnutls_priority_init2(&sc->prio, prio, &err_pos, 0);
+    rv = gnutls_priority_init2(&built->prio, built->prio_string, &err_pos, 0);
     if (rv < 0) {
         return tls_conf_pos_error(p, &sc->priorities_pos,
                                   "invalid priorities '%s' (with TLSProtocol "
-                                  "applied): %s", prio, gnutls_strerror(rv));
+                                  "applied): %s", built->prio_string,
+                                  gnutls_strerror(rv));
     }
-    apr_pool_cleanup_register(p, sc->prio, free_prio, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, built->prio, free_prio,
+                              apr_pool_cleanup_null);
     return NULL;
 }
 
-const char *tls_cred_setup_server(apr_pool_t *p, server_rec *s,
-                                  tls_srv_conf_t *sc, tls_srv_conf_t *base)
+/* Builds a TLS server's credentials and priority cache; vhosts that
+ * configure the same as the main server share its objects. */
+static const char *setup_server(apr_pool_t *p, apr_pool_t *ptemp,
+                                server_rec *s, tls_srv_conf_t *sc,
+                                const tls_srv_conf_t *base)
 {
+    tls_built_t *built = apr_pcalloc(p, sizeof(*built));
     const char *err;
 
     if (!sc->certs || sc->certs->nelts == 0) {
@@ -341,28 +351,32 @@ const char *tls_cred_setup_server(apr_pool_t *p, server_rec *s,
                                   "no TLSCertificate configured for %s:%d",
                                   s->server_hostname, s->port);
     }
-    /* vhosts that inherit everything share the main server's objects */
-    if (base && base != sc && base->creds && base->certs == sc->certs
+    if ((err = load_files(p, ptemp, sc))) {
+        return err;
+    }
+    if (base && base != sc && base->built && base->certs == sc->certs
         && base->client_ca == sc->client_ca
         && base->client_crl == sc->client_crl) {
-        sc->creds = base->creds;
+        built->creds = base->built->creds;
     }
-    else if ((err = setup_creds(p, s, sc))) {
+    else if ((err = setup_creds(p, s, sc, &built->creds))) {
         return err;
     }
-    sc->prio_string = tls_conf_priority_string(p, sc);
-    if (base && base != sc && base->prio
-        && !strcmp(base->prio_string, sc->prio_string)) {
-        sc->prio = base->prio;
+    built->prio_string = tls_conf_priority_string(p, sc);
+    if (base && base != sc && base->built
+        && !strcmp(base->built->prio_string, built->prio_string)) {
+        built->prio = base->built->prio;
     }
-    else if ((err = setup_prio(p, sc))) {
+    else if ((err = setup_prio(p, sc, built))) {
         return err;
     }
+    sc->built = built;
     return NULL;
 }
 
 /* Runs every TLS server's setup; the first error ends it. */
-static const char *setup_all(apr_pool_t *p, server_rec *main_s)
+static const char *setup_all(apr_pool_t *p, apr_pool_t *ptemp,
+                             server_rec *main_s)
 {
     tls_srv_conf_t *base = tls_conf_srv_get(main_s);
     const char *err;
@@ -372,7 +386,7 @@ static const char *setup_all(apr_pool_t *p, server_rec *main_s)
         tls_srv_conf_t *sc = tls_conf_srv_get(s);
 
         if (sc->engine == 1
-            && (err = tls_cred_setup_server(p, s, sc, base))) {
+            && (err = setup_server(p, ptemp, s, sc, base))) {
             return err;
         }
     }
@@ -384,8 +398,8 @@ static int tls_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const char *err;
 
-    (void)plog; (void)ptemp;
-    if ((err = setup_all(pconf, s))) {
+    (void)plog;
+    if ((err = setup_all(pconf, ptemp, s))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
         return !OK;
     }
@@ -401,7 +415,8 @@ static void tls_hook_test_config(apr_pool_t *pconf, server_rec *s)
     const char *err;
 
     apr_pool_create(&ptemp, pconf);
-    err = setup_all(ptemp, s);
+    tls_conf_apply_defaults(s);
+    err = setup_all(ptemp, ptemp, s);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
         exit(1);
@@ -412,6 +427,7 @@ static void tls_hook_test_config(apr_pool_t *pconf, server_rec *s)
 void tls_cred_register_hooks(apr_pool_t *p)
 {
     (void)p;
-    ap_hook_post_config(tls_hook_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before the cache derives ticket keys into what this builds */
+    ap_hook_post_config(tls_hook_post_config, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_test_config(tls_hook_test_config, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -191,7 +191,7 @@ static int uses_deadlines(server_rec *s)
     for (; s; s = s->next) {
         tls_srv_conf_t *sc = tls_conf_srv_get(s);
 
-        if (sc->engine == 1 && tls_conf_handshake_timeout(sc) > 0) {
+        if (sc->engine == 1 && sc->handshake_timeout > 0) {
             return 1;
         }
     }

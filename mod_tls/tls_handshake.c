@@ -25,6 +25,9 @@
 
 APLOG_USE_MODULE(tls);
 
+/* The content type of a TLS record that carries a handshake message. */
+#define TLS_RECORD_HANDSHAKE 22
+
 static void conn_enter(tls_conn_t *tc, tls_conn_state_t state)
 {
     /* states only follow each other; FAILED ends any handshake */
@@ -64,8 +67,7 @@ static int on_client_hello(tls_conn_t *tc, const gnutls_datum_t *msg)
     if ((rv = tls_sni_on_hello(tc, msg)) != 0) {
         return rv;
     }
-    tls_verify_ask(tc, tls_conf_client_mode(tc->sc),
-                   tls_conf_verify_depth(tc->sc));
+    tls_verify_ask(tc, tc->sc->client_mode, tc->sc->verify_depth);
     tls_cache_bind(tc);
     if ((rv = tls_alpn_select(tc)) != 0) {
         return rv;
@@ -164,7 +166,8 @@ static int resumed_client_ok(tls_conn_t *tc)
     if (tls_verify_peer(tc->session) != 0) {
         return 0;
     }
-    if (tc->verify_mode == TLS_CLIENT_REQUIRE && !tc->client_crt) {
+    if (tc->verify_mode == TLS_CLIENT_REQUIRE
+        && !tls_verify_accepts(tc, TLS_CLIENT_REQUIRE)) {
         tc->fail_reason = "the resumed session carries no client "
                           "certificate, and TLSClientCertificate is require";
         return 0;
@@ -180,9 +183,6 @@ static apr_status_t handshake_done(tls_conn_t *tc)
         return handshake_failed(tc, GNUTLS_E_CERTIFICATE_ERROR);
     }
     conn_enter(tc, TLS_CONN_OPEN);
-    if (!tc->verify) {
-        tc->verify = "NONE";
-    }
     tls_stats_count(gnutls_session_is_resumed(tc->session)
                     ? TLS_STAT_RESUMED : TLS_STAT_HANDSHAKES);
     tls_stats_connection(tc->c->pool);
@@ -203,8 +203,8 @@ static apr_status_t handshake_done(tls_conn_t *tc)
     return APR_SUCCESS;
 }
 
-/* A TLS record starts with a content type byte (22 for a handshake); a
- * plain HTTP request starts with an upper-case method name. */
+/* A client's first TLS record carries its ClientHello; a plain HTTP
+ * request starts with an upper-case method name. */
 static apr_status_t read_first_byte(tls_conn_t *tc)
 {
     apr_status_t rv;
@@ -230,10 +230,19 @@ static apr_status_t read_first_byte(tls_conn_t *tc)
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, tc->c,
                       "plain HTTP request on a TLS port, answering 400");
         conn_enter(tc, TLS_CONN_PLAIN);
+        return APR_SUCCESS;
     }
-    else {
-        conn_enter(tc, TLS_CONN_HANDSHAKE);
+    if (byte != TLS_RECORD_HANDSHAKE) {
+        /* nothing that follows can make this a handshake: no need to
+         * wait for more, or for the deadline */
+        tc->fail_reason = apr_psprintf(tc->c->pool, "the client's first "
+                                       "byte (0x%02x) starts neither a TLS "
+                                       "handshake nor an HTTP request",
+                                       (unsigned char)byte);
+        tc->fail_alert = GNUTLS_A_UNEXPECTED_MESSAGE;
+        return handshake_failed(tc, GNUTLS_E_UNEXPECTED_PACKET);
     }
+    conn_enter(tc, TLS_CONN_HANDSHAKE);
     return APR_SUCCESS;
 }
 
@@ -297,7 +306,7 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
                                 tls_conn_t **ptc)
 {
     tls_conn_t *tc = apr_pcalloc(c->pool, sizeof(*tc));
-    apr_interval_time_t timeout = tls_conf_handshake_timeout(sc);
+    apr_interval_time_t timeout = sc->handshake_timeout;
     int rv;
 
     tc->c = c;
@@ -313,7 +322,7 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
      * client certificates, where the client offers it */
     rv = gnutls_init(&tc->session, GNUTLS_SERVER | GNUTLS_POST_HANDSHAKE_AUTH
                                    | GNUTLS_NO_AUTO_SEND_TICKET
-                                   | (tls_conf_perdir_client_auth()
+                                   | (sc->perdir_client_auth
                                       ? GNUTLS_NO_TICKETS_TLS12 : 0));
     if (rv < 0) {
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
@@ -322,14 +331,14 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
     }
     apr_pool_cleanup_register(c->pool, tc->session, session_free,
                               apr_pool_cleanup_null);
-    if ((rv = gnutls_priority_set(tc->session, sc->prio)) < 0
+    if ((rv = gnutls_priority_set(tc->session, sc->built->prio)) < 0
         || (rv = gnutls_credentials_set(tc->session, GNUTLS_CRD_CERTIFICATE,
-                                        sc->creds)) < 0) {
+                                        sc->built->creds)) < 0) {
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
                       "cannot set up TLS session: %s", gnutls_strerror(rv));
         return APR_EGENERAL;
     }
-    tls_verify_ask(tc, tls_conf_client_mode(sc), tls_conf_verify_depth(sc));
+    tls_verify_ask(tc, sc->client_mode, sc->verify_depth);
     gnutls_session_set_ptr(tc->session, tc);
     gnutls_handshake_set_hook_function(tc->session, GNUTLS_HANDSHAKE_ANY,
                                        GNUTLS_HOOK_BOTH, on_handshake_msg);
@@ -470,7 +479,7 @@ static apr_status_t run_reauth(tls_conn_t *tc, int tls13, apr_off_t limit)
 apr_status_t tls_handshake_reauth(tls_conn_t *tc, apr_off_t limit)
 {
     int tls13 = gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3;
-    apr_interval_time_t timeout = tls_conf_handshake_timeout(tc->sc);
+    apr_interval_time_t timeout = tc->sc->handshake_timeout;
     apr_status_t rv;
 
     if (tls13 && !(gnutls_session_get_flags(tc->session)
@@ -482,7 +491,7 @@ apr_status_t tls_handshake_reauth(tls_conn_t *tc, apr_off_t limit)
                         timeout > 0 ? apr_time_now() + timeout : 0);
     /* a TLS 1.2 renegotiation must be a full handshake: the session cache
      * is bypassed meanwhile, and TLS 1.2 tickets are off where this can
-     * happen (see tls_conf_perdir_client_auth) */
+     * happen (perdir_client_auth) */
     tc->renegotiating = !tls13;
     rv = run_reauth(tc, tls13, limit);
     tc->renegotiating = 0;

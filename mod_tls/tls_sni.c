@@ -11,7 +11,7 @@
 #include <http_protocol.h>
 #include <http_vhost.h>
 
-#include "tls_alpn.h"
+#include "tls_hello.h"
 #include "tls_sni.h"
 
 APLOG_USE_MODULE(tls);
@@ -65,57 +65,33 @@ static server_rec *find_vhost(conn_rec *c, const char *name)
     return lookup.found;
 }
 
-#define TLS_EXT_SERVER_NAME 0
-#define TLS_EXT_ALPN        16
-#define TLS_SNI_HOST_NAME   0
-
-/* server_name: a 2-byte list length, then entries of a type byte and a
- * 2-byte-length prefixed name; only host_name entries exist in practice. */
-static void read_sni(tls_conn_t *tc, const unsigned char *data, unsigned size)
+/* Why a ClientHello that tls_hello_parse() refused is refused. */
+static const char *hello_error(int rv)
 {
-    unsigned off = 2, len;
-
-    while (off + 3 <= size) {
-        unsigned type = data[off];
-
-        len = ((unsigned)data[off + 1] << 8) | data[off + 2];
-        off += 3;
-        if (off + len > size) {
-            return;
-        }
-        if (type == TLS_SNI_HOST_NAME && len > 0) {
-            tc->sni = apr_pstrmemdup(tc->c->pool, (const char *)data + off,
-                                     len);
-            return;
-        }
-        off += len;
+    switch (rv) {
+    case GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER:
+        return "the server name in the ClientHello is longer than 255 bytes";
+    case GNUTLS_E_RECEIVED_DISALLOWED_NAME:
+        return "the server name in the ClientHello is no host name";
+    case GNUTLS_E_RECEIVED_ILLEGAL_EXTENSION:
+        return "the ClientHello repeats an extension";
+    default:
+        return "the ClientHello is malformed (its lengths do not add up)";
     }
-}
-
-static int on_hello_ext(void *ctx, unsigned tls_id, const unsigned char *data,
-                        unsigned size)
-{
-    tls_conn_t *tc = ctx;
-
-    if (tls_id == TLS_EXT_SERVER_NAME) {
-        read_sni(tc, data, size);
-    }
-    else if (tls_id == TLS_EXT_ALPN) {
-        tls_alpn_read_offer(tc, data, size);
-    }
-    return 0;
 }
 
 int tls_sni_on_hello(tls_conn_t *tc, const gnutls_datum_t *msg)
 {
     server_rec *s = NULL;
+    tls_hello_t hello;
+    int rv;
 
-    tc->sni = NULL;
-    tc->alpn_offered = NULL;
-    if (gnutls_ext_raw_parse(tc, on_hello_ext, msg,
-                             GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO) < 0) {
-        return GNUTLS_E_UNEXPECTED_PACKET;
+    if ((rv = tls_hello_parse(tc->c->pool, msg->data, msg->size, &hello))) {
+        tc->fail_reason = hello_error(rv);
+        return rv;
     }
+    tc->sni = hello.sni;
+    tc->alpn_offered = hello.alpn;
     if (tc->sni) {
         s = find_vhost(tc->c, tc->sni);
     }

@@ -19,6 +19,7 @@
 #include "tls_certvars.h"
 #include "tls_conn.h"
 #include "tls_vars.h"
+#include "tls_verify.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -241,7 +242,7 @@ static const char *client_cert_var(apr_pool_t *p, tls_conn_t *tc,
     const char *v;
 
     if (!strcmp(name, "VERIFY")) {
-        return tc->verify ? tc->verify : "NONE";
+        return tls_verify_result_string(p, tc);
     }
     if (!strncmp(name, "CERT_CHAIN_", 11) && apr_isdigit(name[11])) {
         return client_chain_pem(p, tc, atoi(name + 11));
@@ -259,7 +260,7 @@ static void export_client(request_rec *r, tls_conn_t *tc, int std, int certs)
 
     if (std) {
         apr_table_setn(r->subprocess_env, "SSL_CLIENT_VERIFY",
-                       tc->verify ? tc->verify : "NONE");
+                       tls_verify_result_string(r->pool, tc));
     }
     if (!tc->client_crt) {
         if (certs) {

@@ -156,7 +156,7 @@ static void keep_identity(tls_conn_t *tc, const gnutls_datum_t *certs,
 static unsigned check_peer(tls_conn_t *tc, unsigned *status)
 {
     gnutls_typed_vdata_st purpose;
-    const char *oid = tls_conf_key_purpose(tc->sc);
+    const char *oid = tc->sc->key_purpose;
     int any = !strcmp(oid, "any");
 
     purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
@@ -177,8 +177,9 @@ int tls_verify_peer(gnutls_session_t session)
     tc->client_crt = NULL;
     tc->client_chain = NULL;
     certs = gnutls_certificate_get_peers(session, &n);
+    tc->verify_reason = NULL;
     if (!certs || n == 0) {
-        tc->verify = "NONE";
+        tc->verify = TLS_VERIFY_NONE;
         return 0;
     }
     if (check_peer(tc, &status)) {
@@ -203,17 +204,18 @@ int tls_verify_peer(gnutls_session_t session)
         alert = GNUTLS_A_UNKNOWN_CA;
     }
     if (!reason) {
-        tc->verify = "SUCCESS";
+        tc->verify = TLS_VERIFY_SUCCESS;
         keep_identity(tc, certs, n);
         return 0;
     }
     if (tc->verify_mode == TLS_CLIENT_OPTIONAL_NO_CA
         && (status & ~UNKNOWN_ISSUER) == 0 && status) {
-        tc->verify = "GENEROUS";
+        tc->verify = TLS_VERIFY_GENEROUS;
         keep_identity(tc, certs, n);
         return 0;
     }
-    tc->verify = apr_pstrcat(tc->c->pool, "FAILED:", reason, NULL);
+    tc->verify = TLS_VERIFY_FAILED;
+    tc->verify_reason = reason;
     if (tc->verify_mode != TLS_CLIENT_REQUIRE) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, tc->c,
                       "client certificate '%s' not verified: %s (identity "
@@ -227,4 +229,26 @@ int tls_verify_peer(gnutls_session_t session)
                                    reason);
     tc->fail_alert = alert;
     return GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+int tls_verify_accepts(const tls_conn_t *tc, tls_client_mode_t mode)
+{
+    return tc->client_crt
+        && (tc->verify == TLS_VERIFY_SUCCESS
+            || (mode == TLS_CLIENT_OPTIONAL_NO_CA
+                && tc->verify == TLS_VERIFY_GENEROUS));
+}
+
+const char *tls_verify_result_string(apr_pool_t *p, const tls_conn_t *tc)
+{
+    switch (tc->verify) {
+    case TLS_VERIFY_SUCCESS:
+        return "SUCCESS";
+    case TLS_VERIFY_GENEROUS:
+        return "GENEROUS";
+    case TLS_VERIFY_FAILED:
+        return apr_pstrcat(p, "FAILED:", tc->verify_reason, NULL);
+    default:
+        return "NONE";
+    }
 }
