@@ -199,14 +199,16 @@ void tls_cache_bind(tls_conn_t *tc)
 /* GnuTLS would send TLS 1.3 tickets with its Finished, ahead of the
  * client's; a client leaving Nagle on then holds its request until our
  * delayed ACK, 40 ms per connection. Sent after the client's Finished,
- * they acknowledge it at once, as OpenSSL's do; when the request came
- * along with the Finished, they can wait and leave with the response. */
+ * they acknowledge it at once, as OpenSSL's do. They leave at once even
+ * when more of the client's bytes wait: those may be its close_notify
+ * rather than a request that a response would answer (a client that only
+ * wants a session to resume, as testssl's check), and the ticket would
+ * then never leave. */
 void tls_cache_handshake_done(tls_conn_t *tc)
 {
     if (tc->sc->session_tickets
         && gnutls_protocol_get_version(tc->session) == GNUTLS_TLS1_3
-        && gnutls_session_ticket_send(tc->session, 1, 0) == 0
-        && !tls_filter_input_pending(tc->filter)) {
+        && gnutls_session_ticket_send(tc->session, 1, 0) == 0) {
         tls_filter_send(tc->filter, 1);
     }
 }

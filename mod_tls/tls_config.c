@@ -14,7 +14,17 @@
 
 APLOG_USE_MODULE(tls);
 
-#define TLS_DEFAULT_PRIORITIES      "NORMAL"
+/* TLS 1.2 and 1.3, forward secrecy (ECDHE) and AEAD ciphers only, the
+ * server's order; docs/directives.md explains each part and how to widen
+ * it. */
+#define TLS_DEFAULT_PRIORITIES \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" \
+    ":-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305" \
+    ":-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA" \
+    ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1" \
+    ":+GROUP-X448:+GROUP-SECP521R1" \
+    ":-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-RSA-SHA224:-SIGN-ECDSA-SHA224" \
+    ":%SERVER_PRECEDENCE"
 #define TLS_DEFAULT_HS_TIMEOUT      apr_time_from_sec(10)
 #define TLS_OID_CLIENT_AUTH         "1.3.6.1.5.5.7.3.2"
 

@@ -13,11 +13,13 @@ use warnings;
 use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(time);
+use TLSTest ();
 use Exporter 'import';
 
 our @EXPORT = qw(
     record handshake_msg client_hello_body client_hello parse_records
     first_alert server_hello_version ext raw_clients raw_connect is_open
+    poke raw_exchange
 );
 
 # record(TYPE, BODY, version => 0x0301): one TLS record
@@ -193,6 +195,60 @@ sub raw_clients {
     }
     close($_->{sock}) for @clients;
     return @clients;
+}
+
+# poke(PORT, [STEP...], priority => P, sni => NAME): runs t/lib/tls-poke.c
+# (compiled on first use) against 127.0.0.1:PORT with the test CA. Returns
+# { ok => handshake done, version, statuses => [response statuses in order],
+#   key_updates => KeyUpdates the server sent, renegotiate => result,
+#   alert, error, out }
+my $POKE;
+sub poke {
+    my ($port, $steps, %o) = @_;
+    if (!$POKE) {
+        $POKE = TLSTest::tmpdir() . '/tls-poke';
+        my ($rc, $out) = TLSTest::run_cmd(['sh', '-c', 'cc -Wall -o "$0" "$1" $(pkg-config --cflags --libs gnutls)',
+                                           $POKE, TLSTest::top_dir() . '/t/lib/tls-poke.c'], timeout => 120);
+        die "cannot build tls-poke: $out" if $rc;
+    }
+    my ($rc, $out) = TLSTest::run_cmd([$POKE, '-a', TLSTest::pki() . '/ca.crt',
+        ($o{priority} ? ('-p', $o{priority}) : ()), (defined $o{sni} ? ('-n', $o{sni}) : ()),
+        '127.0.0.1', $port, @$steps], timeout => 30);
+    my $r = { out => $out, rc => $rc };
+    ($r->{version}) = $out =~ /^HANDSHAKE (\S+)/m;
+    $r->{ok} = defined $r->{version};
+    $r->{statuses} = [ $out =~ /^RESPONSE (\d+)/mg ];
+    ($r->{key_updates}) = $out =~ /^SERVER_KEYUPDATES (\d+)/m;
+    ($r->{renegotiate}) = $out =~ /^RENEGOTIATE (.*)$/m;
+    ($r->{alert}) = $out =~ /^ALERT (.*)$/m;
+    ($r->{error}) = $out =~ /^ERROR (.*)$/m;
+    return $r;
+}
+
+# raw_exchange(PORT, BYTES, close => 1, until => CODE): connects, sends
+# BYTES (closing the write side when asked), reads until the server closes,
+# CODE returns true for what was read so far, or 15 s pass.
+# Returns { data, closed (seconds; undef: still open), cport }
+sub raw_exchange {
+    my ($port, $bytes, %o) = @_;
+    my $sock = raw_connect($port);
+    my $t0 = time;
+    syswrite($sock, $bytes) if length $bytes;
+    shutdown($sock, 1) if $o{close};
+    my $sel = IO::Select->new($sock);
+    my $r = { data => '', cport => $sock->sockport };
+    while (time - $t0 < 15) {
+        last unless $sel->can_read(15 - (time - $t0));
+        my $n = sysread($sock, my $buf, 65536);
+        if (!$n) {
+            $r->{closed} = time - $t0;
+            last;
+        }
+        $r->{data} .= $buf;
+        last if $o{until} && $o{until}->($r->{data});
+    }
+    close($sock);
+    return $r;
 }
 
 1;
