@@ -548,37 +548,18 @@ sub cert_info {
     return \%i;
 }
 
-# pki_cert(NAME, cn => CN, dns => [NAMES], ip => ['127.0.0.1'], type =>
-# 'ecdsa'|'rsa'|'ed25519', days => 365): NAME.key and NAME.crt (leaf, then the
-# intermediate) in the test PKI, signed by its intermediate CA like the
-# certificates of build/make-pki (organization "mod_tls tests"); made once.
-# Returns the path of NAME.crt; tls_vhost(certs => [NAME]) serves it.
+# pki_cert(NAME, cn => CN, dns => [NAMES], type => 'ecdsa'|'rsa'|'ed25519',
+# days => 365): NAME.key and NAME.crt (leaf, then the intermediate) in the
+# test PKI, made by build/make-pki --leaf like its own server certificates
+# (valid for 127.0.0.1 as well); made once. Returns the path of NAME.crt;
+# tls_vhost(certs => [NAME]) serves it.
 sub pki_cert {
     my ($name, %o) = @_;
     my $dir = pki();
-    my ($crt, $key) = ("$dir/$name.crt", "$dir/$name.key");
-    return $crt if -s $crt && -s $key;
-    my $type = $o{type} || 'ecdsa';
-    my @kt = $type eq 'rsa' ? ('--key-type', 'rsa', '--bits', 2048)
-           : $type eq 'ed25519' ? ('--key-type', 'ed25519')
-           : ('--key-type', 'ecdsa', '--curve', 'secp256r1');
-    my ($rc, $out) = run_cmd(['certtool', '--generate-privkey', @kt, '--no-text',
-                              '--outfile', $key]);
-    die "certtool (key for $name) failed: $out" if $rc;
-    my @t = ('organization = "mod_tls tests"', "cn = \"$o{cn}\"", 'tls_www_server',
-             'signing_key', 'expiration_days = ' . ($o{days} || 365));
-    push @t, 'encryption_key' if $type eq 'rsa';
-    push @t, map { "dns_name = \"$_\"" } @{$o{dns} || []};
-    push @t, map { "ip_address = \"$_\"" } @{$o{ip} || ['127.0.0.1']};
-    my $tmpl = spit("$dir/$name.tmpl", join("\n", @t) . "\n");
-    ($rc, $out) = run_cmd(['certtool', '--generate-certificate', '--no-text',
-        '--load-privkey', $key, '--load-ca-certificate', "$dir/int.crt",
-        '--load-ca-privkey', "$dir/int.key", '--template', $tmpl,
-        '--outfile', "$dir/$name.leaf"]);
-    die "certtool (certificate $name) failed: $out" if $rc;
-    spit($crt, slurp("$dir/$name.leaf") . slurp("$dir/int.crt"));
-    unlink("$dir/$name.leaf", $tmpl);
-    return $crt;
+    my ($rc, $out) = run_cmd(["$TOP/build/make-pki", $dir, '--leaf', $name, $o{type} || 'ecdsa',
+                              $o{days} || 365, $o{cn}, @{$o{dns} || []}], timeout => 60);
+    die "build/make-pki --leaf $name failed: $out" if $rc;
+    return "$dir/$name.crt";
 }
 
 # x509_field(FILE_OR_PEM, ARGS...): what `openssl x509 -noout ARGS` prints for
