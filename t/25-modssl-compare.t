@@ -18,7 +18,7 @@ use Test::More;
 
 plan skip_all => 'mod_ssl is not installed' unless -f '/usr/lib/apache2/modules/mod_ssl.so';
 plan skip_all => 'this test compares mod_tls with mod_ssl (MOD_TLS_TEST_EMULATE=ssl set)'
-    if $TLSTest::EMULATE;
+    if $TLSTest::Httpd::EMULATE;
 
 my $DEPTH = client_depth();
 my @MODES = qw(optional optional_no_ca);

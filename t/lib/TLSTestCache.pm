@@ -45,7 +45,7 @@ sub prefork_children {
 # socache_load(NAMES...): LoadModule lines for mod_socache_NAME (shmcb,
 # memcache, redis, dbm) from Debian's module directory
 sub socache_load {
-    return join('', map { "LoadModule socache_${_}_module $TLSTest::MODDIR/mod_socache_$_.so\n" } @_);
+    return join('', map { "LoadModule socache_${_}_module $TLSTest::Httpd::MODDIR/mod_socache_$_.so\n" } @_);
 }
 
 # resume_headers(): vhost lines that report the session state per response
@@ -355,6 +355,7 @@ use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Scalar::Util ();
 use Time::HiRes qw(time);
+use TLSTest::Util qw(free_port tmpdir slurp wait_until listening);
 
 my %BIN = (memcached => '/usr/bin/memcached', redis => '/usr/bin/redis-server');
 my @ALL;
@@ -367,8 +368,8 @@ sub available { -x $BIN{$_[1]} }
 sub _start {
     my ($class, $kind) = @_;
     die "$BIN{$kind} not installed (build/deps --test installs it)" unless -x $BIN{$kind};
-    my $port = TLSTest::free_port();
-    my $dir  = TLSTest::tmpdir() . "/$kind-$port";
+    my $port = free_port();
+    my $dir  = tmpdir() . "/$kind-$port";
     mkdir $dir or die "mkdir $dir: $!";
     my @argv = $kind eq 'memcached'
         ? ($BIN{$kind}, '-l', '127.0.0.1', '-p', $port, '-U', '0', '-m', '16',
@@ -389,13 +390,13 @@ sub _start {
                        owner => $$, argv => \@argv }, $class;
     push @ALL, $self;
     Scalar::Util::weaken($ALL[-1]);
-    my $ready = TLSTest::wait_until(sub {
+    my $ready = wait_until(sub {
         return 1 if $self->ping;
         if (waitpid($pid, WNOHANG) == $pid) { $self->{pid} = undef; return -1 }
         return 0;
     }, timeout => 20);
     if (!$ready || $ready == -1 || !$self->{pid}) {
-        my $text = TLSTest::slurp($log) // '';
+        my $text = slurp($log) // '';
         $self->stop;
         die "$kind (@argv) did not come up:\n$text\n";
     }
@@ -405,7 +406,7 @@ sub _start {
 sub kind { $_[0]{kind} }
 sub port { $_[0]{port} }
 sub pid  { $_[0]{pid} }
-sub log  { TLSTest::slurp($_[0]{log}) // '' }
+sub log  { slurp($_[0]{log}) // '' }
 
 # spec(): the TLSSessionCache argument for this service
 sub spec {
@@ -464,14 +465,14 @@ sub stop {
     my $pid = $self->{pid};
     return unless $pid && $self->{owner} == $$;
     kill('TERM', $pid);
-    my $gone = TLSTest::wait_until(sub { waitpid($pid, WNOHANG) == $pid || !kill(0, $pid) },
+    my $gone = wait_until(sub { waitpid($pid, WNOHANG) == $pid || !kill(0, $pid) },
                                    timeout => 10);
     if (!$gone) {
         kill('KILL', $pid);
         waitpid($pid, 0);
     }
     $self->{pid} = undef;
-    TLSTest::wait_until(sub { !TLSTest::listening($self->{port}) }, timeout => 10);
+    wait_until(sub { !listening($self->{port}) }, timeout => 10);
 }
 
 sub DESTROY {
