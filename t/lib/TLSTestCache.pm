@@ -141,24 +141,9 @@ sub gnutls_resume {
     # (gnutls-cli says "This is NOT a resumed session" only now and then)
     $r->{resumed} = $out =~ /^\*\*\* This is a resumed session/m ? 1
                   : $out =~ /^- Resume Handshake was completed/m ? 0 : undef;
-    _parse_response($out, $r);
+    my $first = parse_response($out);
+    @$r{qw(status headers body)} = @$first{qw(status headers body)} if $first;
     return $r;
-}
-
-# _parse_response(TEXT, RESULT): status, headers (lc names) and body of the
-# first HTTP response in a client's output
-sub _parse_response {
-    my ($text, $r) = @_;
-    return unless $text =~ m{^HTTP/1\.[01] (\d{3})[^\n]*\n(.*?)\r?\n\r?\n}ms;
-    $r->{status} = $1;
-    my ($head, $body) = ($2, substr($text, $+[0]));
-    my %h;
-    while ($head =~ /^([!-9;-~]+):[ \t]*([^\r\n]*?)[ \t]*\r?$/mg) {
-        $h{lc $1} = $2;
-    }
-    $r->{headers} = \%h;
-    $body = substr($body, 0, $h{'content-length'}) if defined $h{'content-length'};
-    $r->{body} = $body;
 }
 
 # ossl_conn(port => P, version => V, sess_out => FILE, sess_in => FILE,

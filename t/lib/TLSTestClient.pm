@@ -21,7 +21,7 @@ use TLSTest;
 use Exporter 'import';
 
 our @EXPORT = qw(
-    client_cert cert_args ossl gcli client_connect send_request read_all_responses
+    client_cert cert_args ossl gcli client_connect
     identity_vars cert_x509 cert_pem legacy_dn alert_name env_of %ALERT
     install_scripts client_depth wait_cert_age
 );
@@ -160,40 +160,6 @@ sub env_of {
     return $env;
 }
 
-# _parse_responses(TEXT): every HTTP/1.1 response in a tool's output
-sub _parse_responses {
-    my ($text) = @_;
-    my @r;
-    while ($text =~ m{^HTTP/1\.[01] (\d{3})[^\n]*\n}mg) {
-        my $status = $1;
-        my $start = pos($text);
-        my $rest = substr($text, $start);
-        $rest =~ s/^((?:[^\n]*\n)*?)\r?\n// or last;
-        my $head = $1;
-        my %h;
-        while ($head =~ /^([!-9;-~]+):[ \t]*(.*?)\r?$/mg) {
-            $h{lc $1} = $2;
-        }
-        my $body;
-        if (defined $h{'content-length'}) {
-            $body = substr($rest, 0, $h{'content-length'});
-        } elsif (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-            $body = '';
-            while ($rest =~ s/^([0-9a-fA-F]+)[^\n]*\n//) {
-                my $n = hex $1;
-                last if !$n;
-                $body .= substr($rest, 0, $n, '');
-                $rest =~ s/^\r?\n//;
-            }
-        } else {
-            $body = $rest;
-        }
-        push @r, { status => $status, headers => \%h, body => $body };
-        pos($text) = $start + 1;
-    }
-    return \@r;
-}
-
 # ossl(port => P, version => '1.2'|'1.3', cert => NAME, pha => 1, requests =>
 #      [TEXT...] (default: GET / with Connection: close), sni => 'localhost',
 #      args => [...]): openssl s_client with the requests on stdin (sent at
@@ -217,7 +183,7 @@ sub ossl {
     if ($out =~ /alert ([a-z0-9 ]+?):[^\n]*SSL alert number (\d+)/) {
         ($r->{alert_text}, $r->{alert}) = ($1, $2);
     }
-    $r->{responses} = _parse_responses($out);
+    $r->{responses} = parse_responses($out);
     return $r;
 }
 
@@ -237,7 +203,7 @@ sub gcli {
     if ($out =~ /Received alert \[(\d+)\]: ([^\n]*)/) {
         ($r->{alert}, $r->{alert_text}) = ($1, $2);
     }
-    $r->{responses} = _parse_responses($out);
+    $r->{responses} = parse_responses($out);
     return $r;
 }
 
@@ -271,26 +237,5 @@ sub client_connect {
     }) : ();
     return tls_connect(port => $port, version => $version, @cert, @cb, %o);
 }
-
-# send_request(SOCK, path => ..., method => ..., body => DATA, headers => {},
-#              close => 0): sends one request, returns the response
-#              ({status, headers, body}) or { error => why }
-sub send_request {
-    my ($sock, %o) = @_;
-    my $body = delete $o{body};
-    $o{headers} = { %{$o{headers} || {}}, 'Content-Length' => length $body } if defined $body;
-    my $req = http_request(%o) . ($body // '');
-    my $off = 0;
-    while ($off < length $req) {
-        my $n = syswrite($sock, $req, 16384, $off);
-        return { error => "write failed: " . ($! || $SSL_ERROR) } unless $n;
-        $off += $n;
-    }
-    my $resp = eval { read_response($sock, timeout => 20) };
-    return $resp || { error => $@ || 'no response' };
-}
-
-# read_all_responses: parse every HTTP response of a text (openssl/gnutls output)
-sub read_all_responses { _parse_responses($_[0]) }
 
 1;

@@ -7,7 +7,7 @@ use warnings;
 use IO::Socket::SSL;
 use TLSTest::Util qw(tmpdir run_cmd slurp);
 use TLSTest::PKI qw(pki);
-use TLSTest::HTTP qw(http_request read_response _parse_response_text);
+use TLSTest::HTTP qw(http_request read_response parse_responses parse_response);
 use Exporter 'import';
 
 our @EXPORT = qw(tls_connect tls_get curl_cmd sni_args h2load);
@@ -88,8 +88,8 @@ sub curl_cmd {
 
 sub _curl {
     my (%o) = @_;
-    my $body = tmpdir() . "/.curl-body.$$";
-    unlink $body;
+    my ($body, $head) = map { tmpdir() . "/.curl-$_.$$" } 'body', 'head';
+    unlink $body, $head;
     my @v = !$o{version} ? ()
           : $o{version} eq '1.2' ? ('--tlsv1.2', '--tls-max', '1.2')
           : ('--tlsv1.3');
@@ -102,7 +102,7 @@ sub _curl {
         push @names, '-H', "Host: $host" if defined $o{host};
         push @names, '-k' if defined $o{verify_name} && lc $verify ne lc $url_host;
     }
-    my ($rc, $out) = run_cmd(curl_cmd($o{port}, '-v', @v, @names, '-o', $body,
+    my ($rc, $out) = run_cmd(curl_cmd($o{port}, '-v', @v, @names, '-o', $body, '-D', $head,
         '-w', "\nCURL_RESULT %{http_code} %{num_connects} %{http_version}\n",
         @{$o{args} || []}, "https://$url_host:$o{port}$o{path}"), timeout => 70);
     my $r = { out => $out, rc => $rc };
@@ -115,14 +115,11 @@ sub _curl {
         $r->{status} = $1;
         $r->{http_version} = $3;
         $r->{body} = slurp($body);
-        my %h;
-        for (split /\n/, $out) {
-            %h = () if m{^< HTTP/};
-            $h{lc $1} = $2 if /^< ([!-9;-~]+):\s*(.*?)\s*$/;
-        }
-        $r->{headers} = \%h;
+        # the last header block -D wrote is the final response's
+        my $last = parse_responses(slurp($head), head => 1)->[-1];
+        $r->{headers} = $last ? $last->{headers} : {};
     }
-    unlink $body;
+    unlink $body, $head;
     return $r;
 }
 
@@ -148,9 +145,8 @@ sub _gnutls {
         $r->{alpn} = $out =~ /^- Application protocol: (\S+)/m ? $1 : '';
     }
     $r->{certs} = [ (slurp($certs) // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs ];
-    _parse_response_text($out, $r);
     unlink $certs;
-    return $r;
+    return _with_response($r);
 }
 
 sub _openssl {
@@ -173,7 +169,15 @@ sub _openssl {
     $r->{certs} = [ $out =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs ];
     ($r->{peer_sig}) = $out =~ /^Peer signature type: (\S+)/m;
     ($r->{session_id}) = $out =~ /^\s*Session-ID: ([0-9A-F]*)\s*$/m;
-    _parse_response_text($out, $r);
+    return _with_response($r);
+}
+
+# _with_response(RESULT): RESULT with the status, headers and body of the
+# first HTTP response in its output (none of them when there is none)
+sub _with_response {
+    my ($r) = @_;
+    my $first = parse_response($r->{out}) or return $r;
+    @$r{qw(status headers body)} = @$first{qw(status headers body)};
     return $r;
 }
 

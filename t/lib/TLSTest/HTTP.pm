@@ -1,83 +1,15 @@
 package TLSTest::HTTP;
-# HTTP/1.1 for the tests: request text, responses read from a connection,
-# and the CGI output they carry.
+# HTTP/1.1 for the tests: request text, and the one response parser. It reads
+# a response from an open connection (read_response) or finds the responses
+# in what a client tool printed (parse_responses): the same code decides
+# where headers and body end in both cases.
 use strict;
 use warnings;
+use IO::Socket::SSL ();
 use Exporter 'import';
 
-our @EXPORT = qw(http_request read_response read_buffered parse_env);
-our @EXPORT_OK = qw(_parse_response_text);
-
-# A small buffered reader over sysread (works the same for plain and TLS
-# sockets, and keeps what was read ahead for the next pipelined response).
-my %BUF;
-sub _fill {
-    my ($sock) = @_;
-    my $n = sysread($sock, my $chunk, 65536);
-    return 0 unless $n;
-    $BUF{$sock} .= $chunk;
-    return $n;
-}
-
-sub _getline {
-    my ($sock) = @_;
-    my $i;
-    while (($i = index($BUF{$sock} // '', "\n")) < 0) {
-        _fill($sock) or return undef;
-    }
-    return substr($BUF{$sock}, 0, $i + 1, '');
-}
-
-sub _read_exact {
-    my ($sock, $len) = @_;
-    while (length($BUF{$sock} // '') < $len) {
-        _fill($sock) or die "connection closed after " . length($BUF{$sock} // '') . " of $len bytes\n";
-    }
-    return substr($BUF{$sock}, 0, $len, '');
-}
-
-# read_buffered(SOCK): what the reader holds already for SOCK (and forgets it)
-sub read_buffered { delete $BUF{$_[0]} // '' }
-
-# read_response(SOCK, head => 1 (HEAD request), timeout => SECS): reads one
-# HTTP/1.x response (Content-Length, chunked or until close) and returns
-# { status, headers => {lc name => value}, body }
-sub read_response {
-    my ($sock, %o) = @_;
-    local $SIG{ALRM} = sub { die "timeout reading response\n" };
-    alarm($o{timeout} || 30);
-    my $status_line = _getline($sock);
-    die "no response (connection closed)\n" unless defined $status_line;
-    my ($status) = $status_line =~ m{^HTTP/1\.[01] (\d{3})} or die "bad status line: $status_line";
-    my %h;
-    while (defined(my $line = _getline($sock))) {
-        $line =~ s/\r?\n$//;
-        last if $line eq '';
-        my ($k, $v) = split /:\s*/, $line, 2;
-        $h{lc $k} = $v;
-    }
-    my $body = '';
-    if ($o{head}) {
-    } elsif (defined $h{'content-length'}) {
-        $body = _read_exact($sock, $h{'content-length'});
-    } elsif (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-        while (1) {
-            my $size = _getline($sock);
-            die "connection closed in chunked body\n" unless defined $size;
-            $size = hex($size =~ /^([0-9a-fA-F]+)/ ? $1 : die "bad chunk size: $size");
-            last if $size == 0;
-            $body .= _read_exact($sock, $size);
-            _getline($sock);
-        }
-        while (defined(my $line = _getline($sock))) { last if $line =~ /^\r?\n$/ }
-    } else {
-        1 while _fill($sock);
-        $body = delete $BUF{$sock} // '';
-    }
-    alarm(0);
-    delete $BUF{$sock} if !$o{head} && ($h{connection} // '') =~ /close/i;
-    return { status => $status, headers => \%h, body => $body };
-}
+our @EXPORT = qw(http_request read_response read_buffered send_request
+                 parse_responses parse_response parse_env);
 
 # http_request(path => '/', method => 'GET', close => 0, headers => {},
 #              host => 'localhost'): the request text
@@ -90,25 +22,138 @@ sub http_request {
     return "$req\r\n";
 }
 
-# parse_response(TEXT): status and body of an HTTP response in a tool's output
-sub _parse_response_text {
-    my ($text, $r) = @_;
-    return unless $text =~ m{^(HTTP/1\.[01] (\d{3}).*?)\r?\n\r?\n}ms;
-    $r->{status} = $2;
-    my $head = $1;
-    my $body = substr($text, $+[0]);
-    my %h;
-    for my $line (split /\r?\n/, $head) {
-        $h{lc $1} = $2 if $line =~ /^([!-9;-~]+):\s*(.*?)\s*$/;
-    }
-    $r->{headers} = \%h;
-    if ($head =~ /^Content-Length:\s*(\d+)/mi) {
-        $body = substr($body, 0, $1);
-    }
-    $r->{body} = $body;
+# ---------------------------------------------------------------- parser
+
+# _source(\BUFFER, MORE, STRICT): the parser's input: BUFFER holds what was
+# read and not yet parsed; MORE appends to it and returns false at the end.
+# STRICT (a connection): a response cut short is an error; otherwise (a
+# tool's output) the parser keeps what there is.
+sub _source {
+    my ($buf, $more, $strict) = @_;
+    $$buf //= '';
+    my %in;
+    $in{line} = sub {
+        my $i;
+        while (($i = index($$buf, "\n")) < 0) {
+            $more->() or return undef;
+        }
+        return substr($$buf, 0, $i + 1, '');
+    };
+    $in{bytes} = sub {
+        my ($n) = @_;
+        while (length($$buf) < $n) {
+            next if $more->();
+            die "connection closed after " . length($$buf) . " of $n bytes\n" if $strict;
+            last;
+        }
+        return substr($$buf, 0, $n, '');
+    };
+    $in{rest} = sub { 1 while $more->(); return substr($$buf, 0, length $$buf, '') };
+    $in{short} = sub { die "$_[0]\n" if $strict };
+    return \%in;
 }
 
-# parse_env(TEXT): the KEY=VALUE lines of the env CGI as a hash
+# _parse(INPUT, head => 1): the response at the start of INPUT as { status,
+# headers => {lc name => value}, body }, undef when INPUT is empty. head: no
+# body follows (a response to HEAD, or a header dump).
+sub _parse {
+    my ($in, %o) = @_;
+    my $status_line = $in->{line}->() // return undef;
+    my ($status) = $status_line =~ m{^HTTP/\d(?:\.\d)? (\d{3})} or die "bad status line: $status_line";
+    my %h;
+    while (defined(my $line = $in->{line}->())) {
+        last if $line =~ /^\r?\n\z/;
+        $h{lc $1} = $2 if $line =~ /^([!-9;-~]+):[ \t]*(.*?)\s*\z/;
+    }
+    my $body = '';
+    if ($o{head}) {
+        # nothing follows the headers
+    } elsif (defined $h{'content-length'}) {
+        $body = $in->{bytes}->($h{'content-length'});
+    } elsif (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+        while (1) {
+            my $size = $in->{line}->();
+            if (!defined $size) { $in->{short}->('connection closed in chunked body'); last }
+            $size =~ /^([0-9a-fA-F]+)/ or die "bad chunk size: $size";
+            if (!hex $1) {
+                # the trailer section, up to its empty line
+                while (defined(my $line = $in->{line}->())) { last if $line =~ /^\r?\n\z/ }
+                last;
+            }
+            $body .= $in->{bytes}->(hex $1);
+            $in->{line}->();
+        }
+    } else {
+        $body = $in->{rest}->();
+    }
+    return { status => $status, headers => \%h, body => $body };
+}
+
+my %BUF;    # per connection: bytes read ahead of the responses parsed so far
+
+# read_response(SOCK, head => 1 (HEAD request), timeout => SECS): reads one
+# HTTP/1.x response (Content-Length, chunked or until close) from a plain or
+# TLS connection; returns { status, headers => {lc name => value}, body }.
+# Dies when the connection ends before the response does.
+sub read_response {
+    my ($sock, %o) = @_;
+    my $in = _source(\$BUF{$sock}, sub {
+        my $n = sysread($sock, my $chunk, 65536);
+        $BUF{$sock} .= $chunk if $n;
+        return $n;
+    }, 1);
+    local $SIG{ALRM} = sub { die "timeout reading response\n" };
+    alarm($o{timeout} || 30);
+    my $r = eval { _parse($in, head => $o{head}) };
+    my $err = $@;
+    alarm(0);
+    die $err if $err;
+    die "no response (connection closed)\n" unless $r;
+    delete $BUF{$sock} if !$o{head} && ($r->{headers}{connection} // '') =~ /close/i;
+    return $r;
+}
+
+# read_buffered(SOCK): the bytes read_response has read ahead on SOCK (the
+# start of a body it did not read, after head => 1), which it then forgets
+sub read_buffered { delete $BUF{$_[0]} // '' }
+
+# parse_responses(TEXT, head => 1): every HTTP response in what a client
+# printed, in order (a line "HTTP/x.y NNN" starts one), as read_response's
+# results; with head, header blocks only (curl -D)
+sub parse_responses {
+    my ($text, %o) = @_;
+    my @r;
+    while (($text // '') =~ m{^HTTP/\d(?:\.\d)? \d{3}\b}m) {
+        $text = substr($text, $-[0]);
+        push @r, _parse(_source(\$text, sub { 0 }, 0), %o);
+    }
+    return \@r;
+}
+
+# parse_response(TEXT): the first HTTP response in TEXT, or undef
+sub parse_response { parse_responses($_[0])->[0] }
+
+# ---------------------------------------------------------------- requests
+
+# send_request(SOCK, path => ..., method => ..., body => DATA, headers => {},
+#              close => 0): sends one request on an open connection; returns
+#              the response ({status, headers, body}) or { error => why }
+sub send_request {
+    my ($sock, %o) = @_;
+    my $body = delete $o{body};
+    $o{headers} = { %{$o{headers} || {}}, 'Content-Length' => length $body } if defined $body;
+    my $req = http_request(%o) . ($body // '');
+    my $off = 0;
+    while ($off < length $req) {
+        my $n = syswrite($sock, $req, 16384, $off);
+        return { error => "write failed: " . ($! || $IO::Socket::SSL::SSL_ERROR) } unless $n;
+        $off += $n;
+    }
+    my $resp = eval { read_response($sock, timeout => 20) };
+    return $resp || { error => $@ || 'no response' };
+}
+
+# parse_env(TEXT): the NAME=VALUE lines of a test CGI's answer as a hash
 sub parse_env {
     my ($text) = @_;
     my %env;
