@@ -163,9 +163,7 @@ for my $version ('1.3', '1.2') {
 
 # the CertificateRequest names TLSClientCA's subjects (root only here)
 for my $version ('1.3', '1.2') {
-    my ($rc, $out) = run_cmd(['openssl', 's_client', '-connect', '127.0.0.1:' . $h->port($port_of{"optional/$DEPTH"}),
-        '-servername', 'localhost', "-tls1_" . ($version eq '1.3' ? 3 : 2)],
-        stdin => http_request(close => 1));
+    my $out = s_client(port => $h->port($port_of{"optional/$DEPTH"}), version => $version)->{out};
     my ($names) = $out =~ /^Acceptable client certificate CA names\n((?:[^\n]+\n)*?)(?=\S[^\n]*:\s*$|Requested|Client Certificate Types|Shared)/m;
     my @names = split /\n/, $names // '';
     is_deeply(\@names, ['O = mod_tls tests, CN = mod_tls Test Root CA'],

@@ -137,7 +137,7 @@ for my $path (sort keys %want) {
 # SNI: secret.localhost requires a certificate; a connection negotiated for
 # open.localhost without one cannot ask for it by Host
 {
-    my $r = ossl(port => $port, sni => 'open.localhost', args => ['-verify_hostname', 'localhost'],
+    my $r = ossl(port => $port, sni => 'open.localhost', verify_name => 'localhost',
                  requests => [http_request(path => '/', close => 1, host => 'secret.localhost')]);
     is($r->{responses}[0]{status}, 421, 'Host of a require vhost on a connection for another: 421')
         or diag($r->{out});

@@ -21,7 +21,6 @@ use warnings;
 use Test::More;
 use IO::Socket::INET;
 use IO::Socket::SSL;
-use POSIX qw(WNOHANG);
 use Time::HiRes qw(time);
 use TLSTest;
 use Exporter 'import';
@@ -127,46 +126,26 @@ sub ticket_key_file {
 # is NOT a resumed session", undef: neither), status, headers, body }
 sub gnutls_resume {
     my (%o) = @_;
-    my $prio = $o{priority}
-        || ($o{version} ? "NORMAL:-VERS-ALL:+VERS-TLS$o{version}" : 'NORMAL');
     my @args = ('--resume');
     push @args, '--noticket' if $o{noticket};
     push @args, '--waitresumption' if $o{wait};
-    my ($rc, $out) = run_cmd(['gnutls-cli', '--x509cafile', pki() . '/ca.crt',
-        '--priority', $prio, '-p', $o{port}, @args, 'localhost'],
-        stdin => http_request(path => $o{path} || '/', close => 1), timeout => 30);
-    my $r = { out => $out, rc => $rc };
-    my @hs = $out =~ /^- (?:Resume )?Handshake was completed/mg;
-    $r->{handshakes} = scalar @hs;
-    # (gnutls-cli says "This is NOT a resumed session" only now and then)
-    $r->{resumed} = $out =~ /^\*\*\* This is a resumed session/m ? 1
-                  : $out =~ /^- Resume Handshake was completed/m ? 0 : undef;
-    my $first = parse_response($out);
-    @$r{qw(status headers body)} = @$first{qw(status headers body)} if $first;
-    return $r;
+    return gnutls_cli(port => $o{port}, version => $o{version}, priority => $o{priority},
+                      path => $o{path} || '/', args => \@args);
 }
 
 # ossl_conn(port => P, version => V, sess_out => FILE, sess_in => FILE,
 #           path => '/', args => [...]): one openssl s_client GET (request
 # piped, -ign_eof, so the TLS 1.3 ticket arrives before the close), saving or
-# offering a session. Returns tls_get's result plus reused (1 for "Reused,",
-# 0 for "New,", undef when no handshake), the protocol in proto, tickets (TLS
-# 1.3 tickets received) and lifetime_hint (of the first ticket, or undef)
+# offering a session. Returns s_client's result: reused (1 for "Reused,", 0
+# for "New,", undef when no handshake), proto, tickets (TLS 1.3 tickets
+# received), lifetime_hint (of the first ticket, or undef), the response...
 sub ossl_conn {
     my (%o) = @_;
     my @args = @{$o{args} || []};
     push @args, '-sess_out', $o{sess_out} if $o{sess_out};
     push @args, '-sess_in', $o{sess_in} if $o{sess_in};
-    my $r = tls_get(client => 'openssl', port => $o{port}, version => $o{version},
-                    path => $o{path} || '/', args => \@args);
-    if ($r->{out} =~ /^(New|Reused), (TLSv[\d.]+), Cipher is (\S+)/m && $3 ne '(NONE)') {
-        $r->{reused} = $1 eq 'Reused' ? 1 : 0;
-        $r->{proto} = $2;
-    }
-    my @t = $r->{out} =~ /^Post-Handshake New Session Ticket arrived/mg;
-    $r->{tickets} = scalar @t;
-    ($r->{lifetime_hint}) = $r->{out} =~ /^\s*TLS session ticket lifetime hint: (\d+)/m;
-    return $r;
+    return s_client(port => $o{port}, version => $o{version}, path => $o{path} || '/',
+                    args => \@args);
 }
 
 my $SESS_N = 0;
@@ -195,13 +174,9 @@ sub ossl_pair {
 # from the cache, so every connection of a test shares this one.)
 sub perl_session_cache {
     my (%o) = @_;
-    my %ver = ('1.2' => 'TLSv1_2', '1.3' => 'TLSv1_3');
-    my $ctx = IO::Socket::SSL::SSL_Context->new(
-        SSL_verify_mode => SSL_VERIFY_PEER,
-        SSL_ca_file     => pki() . '/ca.crt',
-        SSL_session_cache_size => 16,
-        ($o{version} ? (SSL_version => $ver{$o{version}}) : ()),
-    ) or die "IO::Socket::SSL context: $SSL_ERROR";
+    my $ctx = IO::Socket::SSL::SSL_Context->new(perl_ssl_args($o{version}),
+                                                SSL_session_cache_size => 16)
+        or die "IO::Socket::SSL context: $SSL_ERROR";
     return $ctx;
 }
 
@@ -213,12 +188,9 @@ sub perl_session_cache {
 # reused (the client's own view: SSL_session_reused), error }
 sub perl_get {
     my (%o) = @_;
-    my $s = IO::Socket::SSL->new(
-        PeerHost => '127.0.0.1', PeerPort => $o{port}, Timeout => 10,
-        SSL_hostname => 'localhost', SSL_verifycn_name => 'localhost',
-        SSL_verifycn_scheme => 'http', SSL_reuse_ctx => $o{cache},
-        SSL_session_key => $o{session_key} // "tls-resume-test:$o{port}",
-    ) or return { error => "connect: $SSL_ERROR" };
+    my $s = tls_connect(port => $o{port}, SSL_reuse_ctx => $o{cache},
+                        SSL_session_key => $o{session_key} // "tls-resume-test:$o{port}")
+        or return { error => "connect: $SSL_ERROR" };
     my $reused = $s->get_session_reused ? 1 : 0;
     print $s http_request(path => $o{path} || '/', close => !$o{keep});
     my $resp = eval { read_response($s) } || { error => "response: $@" };

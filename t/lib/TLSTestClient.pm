@@ -12,7 +12,9 @@ package TLSTestClient;
 #   my $resp = send_request($s, path => '/secure/');
 #
 # Client certificate names: alice bob expired notyet revoked wrongeku otherca
-# selfsigned (files client-NAME.crt = leaf + issuer, client-NAME.key).
+# selfsigned (files client-NAME.crt = leaf + issuer, client-NAME.key). The
+# clients are TLSTest's (s_client, cert_args); what is here is how these
+# tests use them.
 use strict;
 use warnings;
 use Test::More;
@@ -21,8 +23,7 @@ use TLSTest;
 use Exporter 'import';
 
 our @EXPORT = qw(
-    client_cert cert_args ossl gcli client_connect
-    identity_vars cert_x509 cert_pem legacy_dn alert_name env_of %ALERT
+    ossl client_connect identity_vars cert_x509 cert_pem legacy_dn alert_name env_of %ALERT
     install_scripts client_depth wait_cert_age
 );
 
@@ -89,35 +90,6 @@ our %ALERT = (
 );
 sub alert_name { $ALERT{$_[0]} // "alert $_[0]" }
 
-# client_cert(NAME): (certificate chain file, key file) of client-NAME
-sub client_cert {
-    my ($name) = @_;
-    my $dir = pki();
-    my ($crt, $key) = ("$dir/client-$name.crt", "$dir/client-$name.key");
-    die "no client certificate $name in $dir" unless -s $crt && -s $key;
-    return ($crt, $key);
-}
-
-# cert_args(TOOL, NAME): command line arguments that make TOOL (openssl, curl,
-# gnutls) present client-NAME with its chain; () for an undefined NAME
-sub cert_args {
-    my ($tool, $name) = @_;
-    return () unless defined $name;
-    my ($crt, $key) = client_cert($name);
-    if ($tool eq 'openssl') {
-        # -cert takes the leaf only; the issuers go to -cert_chain (giving it
-        # the whole file would send the leaf twice)
-        my @pem = (slurp($crt) // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs;
-        shift @pem;
-        my $issuers = tmpdir() . "/client-$name.issuers";
-        spit($issuers, join('', @pem)) if @pem && !-s $issuers;
-        return ('-cert', $crt, (@pem ? ('-cert_chain', $issuers) : ()), '-key', $key);
-    }
-    return ('--cert', $crt, '--key', $key) if $tool eq 'curl';
-    return ("--x509certfile=$crt", "--x509keyfile=$key") if $tool eq 'gnutls';
-    die "cert_args: unknown tool $tool";
-}
-
 # cert_pem(FILE, N): the N-th (0-based) PEM certificate of FILE
 sub cert_pem {
     my ($file, $n) = @_;
@@ -160,52 +132,12 @@ sub env_of {
     return $env;
 }
 
-# ossl(port => P, version => '1.2'|'1.3', cert => NAME, pha => 1, requests =>
-#      [TEXT...] (default: GET / with Connection: close), sni => 'localhost',
-#      args => [...]): openssl s_client with the requests on stdin (sent at
-# once, then it reads until the server closes). Returns { established =>
-# s_client saw the handshake complete, proto, cipher, alert => number of the
-# alert the server sent (undef: none), alert_text, responses => [{status,
-# headers, body}...], out }
-sub ossl {
-    my (%o) = @_;
-    my @v = !$o{version} ? () : $o{version} eq '1.2' ? ('-tls1_2') : ('-tls1_3');
-    my $reqs = $o{requests} || [http_request(path => $o{path} // '/', close => 1)];
-    my ($rc, $out) = run_cmd(['openssl', 's_client', '-connect', "127.0.0.1:$o{port}",
-        '-servername', $o{sni} // 'localhost', '-CAfile', pki() . '/ca.crt',
-        '-verify_return_error', '-brief', '-ign_eof', @v,
-        ($o{pha} ? ('-enable_pha') : ()), cert_args('openssl', $o{cert}),
-        @{$o{args} || []}], stdin => join('', @$reqs), timeout => 30);
-    my $r = { out => $out, rc => $rc };
-    $r->{established} = $out =~ /^CONNECTION ESTABLISHED/m ? 1 : 0;
-    ($r->{proto}) = $out =~ /^Protocol version: (\S+)/m;
-    ($r->{cipher}) = $out =~ /^Ciphersuite: (\S+)/m;
-    if ($out =~ /alert ([a-z0-9 ]+?):[^\n]*SSL alert number (\d+)/) {
-        ($r->{alert_text}, $r->{alert}) = ($1, $2);
-    }
-    $r->{responses} = parse_responses($out);
-    return $r;
-}
-
-# gcli(port => P, version => ..., cert => NAME, request => TEXT, args => [...]):
-# gnutls-cli; returns { established, alert => number received, alert_text,
-# responses, out }
-sub gcli {
-    my (%o) = @_;
-    my $prio = !$o{version} ? 'NORMAL' : "NORMAL:-VERS-ALL:+VERS-TLS$o{version}";
-    my ($rc, $out) = run_cmd(['gnutls-cli', '--x509cafile', pki() . '/ca.crt',
-        '--priority', $prio, '-p', $o{port}, cert_args('gnutls', $o{cert}),
-        @{$o{args} || []}, 'localhost'],
-        stdin => $o{request} // http_request(path => $o{path} // '/', close => 1),
-        timeout => 30);
-    my $r = { out => $out, rc => $rc };
-    $r->{established} = $out =~ /^- Handshake was completed/m ? 1 : 0;
-    if ($out =~ /Received alert \[(\d+)\]: ([^\n]*)/) {
-        ($r->{alert}, $r->{alert_text}) = ($1, $2);
-    }
-    $r->{responses} = parse_responses($out);
-    return $r;
-}
+# ossl(s_client's options): openssl s_client as these tests run it: brief
+# (their tickets carry the client certificate: see s_client), and the
+# server's certificate must verify (-verify_return_error), for localhost
+# unless verify_name says otherwise (every virtual host here serves the
+# localhost certificate). Returns s_client's result.
+sub ossl { s_client(brief => 1, strict => 1, verify_name => 'localhost', @_) }
 
 # client_connect(port => P, version => '1.2'|'1.3', cert => NAME, pha => 0|1,
 #                requests_seen => \$N, %IO::Socket::SSL options): a Perl TLS

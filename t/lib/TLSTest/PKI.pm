@@ -6,7 +6,7 @@ use warnings;
 use TLSTest::Util qw(tmpdir top_dir run_cmd);
 use Exporter 'import';
 
-our @EXPORT = qw(pki pki_cert cert_info x509_field);
+our @EXPORT = qw(pki pki_cert client_cert cert_info x509_field);
 
 my $TOP = top_dir();
 
@@ -18,6 +18,16 @@ sub pki {
     my ($rc, $out) = run_cmd(["$TOP/build/make-pki", $dir], timeout => 60);
     die "build/make-pki failed: $out" if $rc;
     return $PKI = $dir;
+}
+
+# client_cert(NAME): (certificate chain file, key file) of the PKI's
+# client-NAME (alice bob expired notyet revoked wrongeku otherca selfsigned)
+sub client_cert {
+    my ($name) = @_;
+    my $dir = pki();
+    my ($crt, $key) = ("$dir/client-$name.crt", "$dir/client-$name.key");
+    die "no client certificate $name in $dir" unless -s $crt && -s $key;
+    return ($crt, $key);
 }
 
 # cert_info(PEM): { subject, cn, key => 'RSA'|'ECDSA'|'Ed25519'|'?' }
