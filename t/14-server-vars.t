@@ -10,7 +10,6 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use TLSTest;
 use Test::More;
-use Time::Local qw(timegm);
 
 my $main = <<'EOF';
 ScriptAlias /cgi-x/ @DIR@/cgi-bin/
@@ -66,12 +65,8 @@ sub expected {
     ($e{A_KEY}) = $text =~ /Public Key Algorithm: (\S+)/;
     ($e{M_VERSION}) = $text =~ /Version: (\d+)/;
     $e{DNS} = [ $text =~ /DNS:([^,\s]+)/g ];
-    ($e{PEM}) = TLSTest::slurp($file) =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)/s;
-    my %mon = (Jan => 0, Feb => 1, Mar => 2, Apr => 3, May => 4, Jun => 5,
-               Jul => 6, Aug => 7, Sep => 8, Oct => 9, Nov => 10, Dec => 11);
-    my ($m, $d, $H, $M, $S, $y) = $e{V_END} =~ /^(\w{3}) +(\d+) (\d+):(\d+):(\d+) (\d{4}) GMT$/
-        or die "unexpected date $e{V_END}";
-    $e{end_epoch} = timegm($S, $M, $H, $d, $mon{$m}, $y);
+    ($e{PEM} = cert_pem($file, 0)) =~ s/\s+$//;
+    $e{end_epoch} = x509_time($e{V_END});
     return \%e;
 }
 

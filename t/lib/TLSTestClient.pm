@@ -13,8 +13,8 @@ package TLSTestClient;
 #
 # Client certificate names: alice bob expired notyet revoked wrongeku otherca
 # selfsigned (files client-NAME.crt = leaf + issuer, client-NAME.key). The
-# clients are TLSTest's (s_client, cert_args); what is here is how these
-# tests use them.
+# clients and the certificate reader are TLSTest's (s_client, cert_args,
+# x509_field); what is here is how these tests use them.
 use strict;
 use warnings;
 use Test::More;
@@ -23,7 +23,7 @@ use TLSTest;
 use Exporter 'import';
 
 our @EXPORT = qw(
-    ossl client_connect identity_vars cert_x509 cert_pem legacy_dn alert_name env_of %ALERT
+    ossl client_connect identity_vars cert_x509 legacy_dn alert_name env_of %ALERT
     install_scripts client_depth wait_cert_age
 );
 
@@ -33,12 +33,7 @@ our @EXPORT = qw(
 # second as the request has one day more left than a sub-second count says)
 sub wait_cert_age {
     my ($name, $secs) = @_;
-    my %mon = (Jan => 0, Feb => 1, Mar => 2, Apr => 3, May => 4, Jun => 5,
-               Jul => 6, Aug => 7, Sep => 8, Oct => 9, Nov => 10, Dec => 11);
-    my ($mn, $d, $hh, $mm, $ss, $y) = cert_x509($name, '-startdate')
-        =~ /^(\w{3}) +(\d+) (\d+):(\d+):(\d+) (\d+) GMT$/ or die "no startdate of $name";
-    require Time::Local;
-    my $start = Time::Local::timegm($ss, $mm, $hh, $d, $mon{$mn}, $y);
+    my $start = x509_time(cert_x509($name, '-startdate'));
     return wait_until(sub { time >= $start + $secs }, timeout => $secs + 5);
 }
 
@@ -90,23 +85,11 @@ our %ALERT = (
 );
 sub alert_name { $ALERT{$_[0]} // "alert $_[0]" }
 
-# cert_pem(FILE, N): the N-th (0-based) PEM certificate of FILE
-sub cert_pem {
-    my ($file, $n) = @_;
-    my @pem = (slurp($file) // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs;
-    return $pem[$n // 0];
-}
-
 # cert_x509(NAME_OR_FILE, ARGS...): `openssl x509 -noout ARGS` for the leaf of
 # client-NAME (or of a file), without a "name=" prefix of a one-line answer
 sub cert_x509 {
     my ($cert, @args) = @_;
-    my $file = -f $cert ? $cert : (client_cert($cert))[0];
-    my ($rc, $out) = run_cmd(['openssl', 'x509', '-noout', '-in', $file, @args]);
-    die "openssl x509 @args: $out" if $rc;
-    $out =~ s/\s+$//;
-    $out =~ s/^\w+=// if $out !~ /\n/;
-    return $out;
+    return x509_field(-f $cert ? $cert : (client_cert($cert))[0], @args);
 }
 
 # legacy_dn(NAME): mod_ssl's FakeBasicAuth user name of client-NAME: the subject

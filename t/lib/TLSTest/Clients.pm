@@ -11,7 +11,7 @@ use strict;
 use warnings;
 use IO::Socket::SSL;
 use TLSTest::Util qw(tmpdir run_cmd slurp spit);
-use TLSTest::PKI qw(pki client_cert);
+use TLSTest::PKI qw(pki client_cert pem_certs);
 use TLSTest::HTTP qw(http_request read_response parse_responses);
 use Exporter 'import';
 
@@ -82,7 +82,7 @@ sub cert_args {
     if ($tool eq 'openssl') {
         # -cert takes the leaf only; the issuers go to -cert_chain (giving it
         # the whole file would send the leaf twice)
-        my @pem = (slurp($crt) // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs;
+        my @pem = pem_certs(slurp($crt));
         shift @pem;
         my $issuers = tmpdir() . "/client-$name.issuers";
         spit($issuers, join('', @pem)) if @pem && !-s $issuers;
@@ -189,7 +189,7 @@ sub s_client {
         ($r->{cipher}) = $out =~ /^Ciphersuite: (\S+)/m;
     }
     ($r->{verify}) = $out =~ /^\s*Verify return code: (\d+)/m;
-    $r->{certs} = [ $out =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs ];
+    $r->{certs} = [ pem_certs($out) ];
     ($r->{peer_sig}) = $out =~ /^Peer signature type: (\S+)/m;
     ($r->{session_id}) = $out =~ /^\s*Session-ID: ([0-9A-F]*)\s*$/m;
     my @tickets = $out =~ /^Post-Handshake New Session Ticket arrived/mg;
@@ -244,7 +244,7 @@ sub gnutls_cli {
     if ($out =~ /Received alert \[(\d+)\]: ([^\n]*)/) {
         ($r->{alert}, $r->{alert_text}) = ($1, $2);
     }
-    $r->{certs} = [ (slurp($certs) // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs ];
+    $r->{certs} = [ pem_certs(slurp($certs)) ];
     unlink $certs;
     $r->{responses} = parse_responses($out);
     return _first_response($r);
