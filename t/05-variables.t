@@ -29,7 +29,7 @@ EOF
 
 my $h = TLSTest::Httpd->new(listen => 2, conf =>
       tls_vhost(certs => ['ecdsa', 'rsa'], extra => $common)
-    . "<VirtualHost 127.0.0.1:\@PORT2\@>\n    ServerName localhost\n$common</VirtualHost>\n");
+    . vhost(port => '@PORT2@', extra => $common));
 $h->start;
 my $port = $h->port;
 

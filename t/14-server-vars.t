@@ -41,7 +41,7 @@ my $h = TLSTest::Httpd->new(listen => 4, conf => join('', $main,
     tls_vhost(name => 'other.localhost', certs => ['other'], vh => 'other'),
     tls_vhost(port => '@PORT2@', certs => ['rsa'], vh => 'rsa'),
     tls_vhost(port => '@PORT3@', certs => ['ed25519'], vh => 'ed25519'),
-    "<VirtualHost 127.0.0.1:\@PORT4\@>\n    ServerName localhost\n</VirtualHost>\n"));
+    vhost(port => '@PORT4@')));
 mkdir $h->docroot . '/somedir';
 TLSTest::spit($h->docroot . '/somedir/index.html', "somedir\n");
 # the PEM spans lines, which "env | sort" would shuffle: a CGI that prints it alone

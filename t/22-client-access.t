@@ -51,9 +51,8 @@ ScriptAlias /fake/ @DIR@/cgi-bin/
     Require valid-user
 </Location>
 EOF
-    . "<VirtualHost 127.0.0.1:\@PORT2\@>\n    ServerName localhost\n"
-    . "    Alias /tls \@DOCROOT\@/index.html\n    <Location /tls>\n        Require tls\n    </Location>\n"
-    . "</VirtualHost>\n"
+    . vhost(port => '@PORT2@',
+            extra => "Alias /tls \@DOCROOT\@/index.html\n<Location /tls>\n    Require tls\n</Location>")
     # SNI: two names on the first port, the second vhost requires a certificate
     . tls_vhost(name => 'open.localhost', extra => "Header always set X-VH open\n")
     . tls_vhost(name => 'secret.localhost', extra => $ca . "TLSClientCertificate require\n"

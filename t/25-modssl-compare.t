@@ -32,17 +32,14 @@ TLSClientCA \@PKI\@/ca.crt
 TLSClientVerifyDepth $DEPTH
 TLSOptions +StdEnvVars +ExportCertData
 EOF
-    $ssl_conf .= <<"EOF";
-<VirtualHost 127.0.0.1:$p>
-    ServerName localhost
-    SSLEngine on
-    SSLCertificateFile \@PKI\@/server-ecdsa.crt
-    SSLCertificateKeyFile \@PKI\@/server-ecdsa.key
-    SSLCACertificateFile \@PKI\@/ca.crt
-    SSLVerifyClient $MODES[$i]
-    SSLVerifyDepth 2
-    SSLOptions +StdEnvVars +ExportCertData
-</VirtualHost>
+    $ssl_conf .= vhost(port => $p, extra => <<"EOF");
+SSLEngine on
+SSLCertificateFile \@PKI\@/server-ecdsa.crt
+SSLCertificateKeyFile \@PKI\@/server-ecdsa.key
+SSLCACertificateFile \@PKI\@/ca.crt
+SSLVerifyClient $MODES[$i]
+SSLVerifyDepth 2
+SSLOptions +StdEnvVars +ExportCertData
 EOF
 }
 my $tls = install_scripts(TLSTest::Httpd->new(listen => 2, conf => $tls_conf));

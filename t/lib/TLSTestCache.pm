@@ -75,9 +75,7 @@ sub resume_log {
 # plain_status_conf(): a plain-HTTP virtual host on @PORT2@, so that the
 # status counters can be read without a TLS handshake of the test's own
 # (the server must be made with listen => 2)
-sub plain_status_conf {
-    return "<VirtualHost 127.0.0.1:\@PORT2\@>\n    ServerName localhost\n</VirtualHost>\n";
-}
+sub plain_status_conf { vhost(port => '@PORT2@') }
 
 # status_get(HTTPD, auto => 1): the server-status page over plain HTTP on the
 # server's second port: { status, body }

@@ -1,8 +1,9 @@
 package TLSTest::Httpd;
-# The httpd of a test: TLSTest::Httpd->new writes a complete, self-contained
-# httpd.conf (Debian's /usr/sbin/apache2, no /etc/apache2) on free 127.0.0.1
-# ports, and the object starts, restarts and stops it and reads its logs.
-# tls_vhost() writes the text of a TLS virtual host.
+# The one way a test gets an httpd: TLSTest::Httpd->new writes a complete,
+# self-contained httpd.conf (Debian's /usr/sbin/apache2, no /etc/apache2) on
+# free 127.0.0.1 ports, and the object starts, restarts and stops it and
+# reads its logs. What a test adds to that configuration comes from vhost()
+# and tls_vhost(), so that every virtual host is written in one place.
 #
 # Environment:
 #   MOD_TLS_SO        the module to test (default: <repo top>/mod_tls.so)
@@ -19,7 +20,7 @@ use TLSTest::Util qw(tmpdir slurp spit run_cmd wait_until free_port listening to
 use TLSTest::PKI qw(pki);
 use Exporter 'import';
 
-our @EXPORT = qw(tls_vhost);
+our @EXPORT = qw(vhost tls_vhost);
 
 our $HTTPD   = $ENV{MOD_TLS_HTTPD} || '/usr/sbin/apache2';
 our $MODDIR  = '/usr/lib/apache2/modules';
@@ -29,35 +30,38 @@ BAIL_OUT("$MODULE not found: build it (./configure && make) or set MOD_TLS_SO")
     unless -f $MODULE || $EMULATE;
 $MODULE = abs_path($MODULE) unless $EMULATE;
 
-# ---------------------------------------------------------------- config
+# ---------------------------------------------------------------- config text
 
-# tls_vhost(port => '@PORT@', certs => ['ecdsa'], extra => TEXT,
-#           name => 'localhost', aliases => [NAMES], vh => LABEL): the text of a
-# TLS virtual host with the PKI's server certificates (rsa, ecdsa, ed25519;
-# a bare name such as 'other' for the PKI's other.crt + other.key, see also
-# pki_cert; or "certfile [keyfile]" as written). vh adds the response header
-# "X-VH: LABEL", so that a test sees which virtual host answered.
-sub tls_vhost {
+# vhost(port => '@PORT@', name => 'localhost', aliases => [NAMES], vh => LABEL,
+#       extra => TEXT): the text of a <VirtualHost 127.0.0.1:PORT> with its
+# ServerName and ServerAlias, and the lines of TEXT. vh adds the response
+# header "X-VH: LABEL", so that a test sees which virtual host answered.
+sub vhost {
     my (%o) = @_;
-    my $port  = $o{port} // '@PORT@';
-    my $certs = $o{certs} || ['ecdsa'];
-    my $text  = "<VirtualHost 127.0.0.1:$port>\n    ServerName " . ($o{name} // 'localhost') . "\n";
+    my $text = "<VirtualHost 127.0.0.1:" . ($o{port} // '@PORT@') . ">\n"
+             . "    ServerName " . ($o{name} // 'localhost') . "\n";
     $text .= "    ServerAlias @{$o{aliases}}\n" if $o{aliases} && @{$o{aliases}};
-    $text .= "    TLSEngine on\n";
     $text .= "    Header always set X-VH \"$o{vh}\"\n" if defined $o{vh};
-    for my $c (@$certs) {
-        if ($c =~ /^(rsa|ecdsa|ed25519)$/) {
-            $text .= "    TLSCertificate \@PKI\@/server-$c.crt \@PKI\@/server-$c.key\n";
-        } elsif ($c =~ /^[\w.-]+$/) {
-            $text .= "    TLSCertificate \@PKI\@/$c.crt \@PKI\@/$c.key\n";
-        } else {
-            $text .= "    TLSCertificate $c\n";
-        }
-    }
     $text .= join('', map { "    $_\n" } split /\n/, $o{extra}) if $o{extra};
     return $text . "</VirtualHost>\n";
 }
 
+# tls_vhost(certs => ['ecdsa'], extra => TEXT, and vhost's options): vhost()
+# with TLSEngine on and a TLSCertificate line per entry of certs: the PKI's
+# server certificates (rsa, ecdsa, ed25519), a bare name such as 'other' for
+# the PKI's other.crt + other.key (see pki_cert), or "certfile [keyfile]" as
+# written; then the lines of extra.
+sub tls_vhost {
+    my (%o) = @_;
+    my @lines = ('TLSEngine on');
+    for my $c (@{$o{certs} || ['ecdsa']}) {
+        push @lines, $c =~ /^(rsa|ecdsa|ed25519)$/ ? "TLSCertificate \@PKI\@/server-$c.crt \@PKI\@/server-$c.key"
+                   : $c =~ /^[\w.-]+$/            ? "TLSCertificate \@PKI\@/$c.crt \@PKI\@/$c.key"
+                   :                                "TLSCertificate $c";
+    }
+    push @lines, $o{extra} if $o{extra};
+    return vhost(%o, extra => join("\n", @lines));
+}
 
 # ---------------------------------------------------------------- the server
 
