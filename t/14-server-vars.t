@@ -236,10 +236,7 @@ for my $version ('1.3', '1.2') {
 {
     my $t = 't' . ++$tag;
     my $mark = $h->file_mark($h->log_file('tls.log'));
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $plain_port, Timeout => 10)
-        or die "connect: $!";
-    print $s http_request(path => "/?$t", close => 1);
-    my $r = read_response($s);
+    my $r = plain_get($plain_port, path => "/?$t");
     is($r->{status}, 200, 'plain HTTP: 200');
     is($r->{headers}{'x-if13'}, 'no', "plain HTTP: <If \"%{SSL_PROTOCOL} == 'TLSv1.3'\"> is false");
     my $line = $h->wait_file($h->log_file('tls.log'), qr{^\?\Q$t\E }, since => $mark);

@@ -85,12 +85,7 @@ for my $path (sort keys %want) {
         is(get($c eq 'nocert' ? undef : $c, $path)->{status}, $want{$path}{$c}, "$path with $c");
     }
 }
-{
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $h->port(1), Timeout => 10)
-        or die "connect: $!";
-    print $s http_request(path => '/tls', close => 1);
-    is(read_response($s)->{status}, 403, 'Require tls denies plain HTTP');
-}
+is(plain_get($h->port(1), path => '/tls')->{status}, 403, 'Require tls denies plain HTTP');
 
 # TLSUserName: REMOTE_USER and %u
 {

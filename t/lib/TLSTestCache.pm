@@ -19,7 +19,6 @@ package TLSTestCache;
 use strict;
 use warnings;
 use Test::More;
-use IO::Socket::INET;
 use IO::Socket::SSL;
 use Time::HiRes qw(time);
 use TLSTest;
@@ -81,12 +80,7 @@ sub plain_status_conf { vhost(port => '@PORT2@') }
 # server's second port: { status, body }
 sub status_get {
     my ($h, %o) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $h->port(1),
-                                  Timeout => 10) or die "connect status port: $!";
-    print $s http_request(path => '/server-status' . ($o{auto} ? '?auto' : ''), close => 1);
-    my $r = read_response($s);
-    close($s);
-    return $r;
+    return plain_get($h->port(1), path => '/server-status' . ($o{auto} ? '?auto' : ''));
 }
 
 # status_counters(HTTPD): the TLS* lines of server-status?auto as a hash

@@ -5,10 +5,11 @@ package TLSTest::HTTP;
 # where headers and body end in both cases.
 use strict;
 use warnings;
+use IO::Socket::INET;
 use IO::Socket::SSL ();
 use Exporter 'import';
 
-our @EXPORT = qw(http_request read_response read_buffered send_request
+our @EXPORT = qw(http_request read_response read_buffered send_request plain_get
                  parse_responses parse_response parse_env);
 
 # http_request(path => '/', method => 'GET', close => 0, headers => {},
@@ -151,6 +152,18 @@ sub send_request {
     }
     my $resp = eval { read_response($sock, timeout => 20) };
     return $resp || { error => $@ || 'no response' };
+}
+
+# plain_get(PORT, http_request options): one request over plain HTTP to
+# 127.0.0.1:PORT on a connection of its own; returns the response
+sub plain_get {
+    my ($port, %o) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 10)
+        or die "connect 127.0.0.1:$port: $!";
+    print $s http_request(%o, close => 1);
+    my $r = read_response($s);
+    close($s);
+    return $r;
 }
 
 # parse_env(TEXT): the NAME=VALUE lines of a test CGI's answer as a hash
