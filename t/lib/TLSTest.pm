@@ -11,12 +11,16 @@ package TLSTest;
 #   is($r->{proto}, 'TLSv1.3');
 #   finish();            # stops servers, checks logs for crashes, done_testing
 #
-# `use TLSTest` exports the functions of its parts:
+# `use TLSTest` exports the functions of its parts, each the one home of what
+# it does:
 #   TLSTest::Util     files, commands (run_cmd), waiting (wait_until), ports
-#   TLSTest::PKI      the test PKI (build/make-pki) and certificate fields
-#   TLSTest::HTTP     requests and responses
-#   TLSTest::Clients  the TLS clients (tls_get, tls_connect, curl_cmd, h2load)
-#   TLSTest::Httpd    the server and its configuration (tls_vhost)
+#   TLSTest::PKI      the test PKI (build/make-pki), x509_field and its views
+#   TLSTest::HTTP     http_request, the response parser (read_response for a
+#                     connection, parse_responses for a tool's output),
+#                     plain_get, parse_env
+#   TLSTest::Clients  the client runners (curl_cmd, s_client, gnutls_cli,
+#                     tls_connect; tls_get for any), the version table
+#   TLSTest::Httpd    the server and its configuration (vhost, tls_vhost)
 # TLSTestClient (client certificates) and TLSTestCache (resumption) build on
 # them for their tests.
 #
