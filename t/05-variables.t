@@ -29,7 +29,7 @@ EOF
 
 my $h = TLSTest::Httpd->new(listen => 2, conf =>
       tls_vhost(certs => ['ecdsa', 'rsa'], extra => $common)
-    . "<VirtualHost 127.0.0.1:\@PORT2\@>\n    ServerName localhost\n$common</VirtualHost>\n");
+    . vhost(port => '@PORT2@', extra => $common));
 $h->start;
 my $port = $h->port;
 
@@ -79,19 +79,13 @@ is(tls_get(client => 'curl', port => $port, path => '/secure')->{status}, 200,
    "Require expr %{HTTPS} == 'on' grants over TLS");
 
 # the plain HTTP vhost on the second port
-sub plain_get {
-    my ($path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $h->port(1), Timeout => 10)
-        or die "connect: $!";
-    print $s http_request(path => $path, close => 1);
-    return read_response($s);
-}
-$env = parse_env(plain_get('/cgi-bin/env.cgi')->{body});
+my $plain = $h->port(1);
+$env = parse_env(plain_get($plain, path => '/cgi-bin/env.cgi')->{body});
 ok(!defined $env->{HTTPS} || $env->{HTTPS} eq 'off', 'plain vhost CGI: no HTTPS=on');
 ok(!exists $env->{SSL_PROTOCOL}, 'plain vhost CGI: no SSL_PROTOCOL');
 # mod_headers writes an empty value as "(null)"
-like(plain_get('/')->{headers}{'x-proto'} // '', qr/^(|\(null\))$/, 'plain vhost: Header %{SSL_PROTOCOL}s is empty');
-is(plain_get('/rw')->{status}, 404, 'plain vhost: RewriteCond %{HTTPS} =on does not match');
-is(plain_get('/secure')->{status}, 403, "plain vhost: Require expr %{HTTPS} == 'on' denies");
+like(plain_get($plain, path => '/')->{headers}{'x-proto'} // '', qr/^(|\(null\))$/, 'plain vhost: Header %{SSL_PROTOCOL}s is empty');
+is(plain_get($plain, path => '/rw')->{status}, 404, 'plain vhost: RewriteCond %{HTTPS} =on does not match');
+is(plain_get($plain, path => '/secure')->{status}, 403, "plain vhost: Require expr %{HTTPS} == 'on' denies");
 
 finish();

@@ -48,8 +48,7 @@ sub no_key_material {
 
 for my $c (@cases) {
     my ($name, $lines, $directive, $line_re, $reason) = @$c;
-    my $h = TLSTest::Httpd->new(conf => "<VirtualHost 127.0.0.1:\@PORT\@>\n    ServerName localhost\n"
-        . "    TLSEngine on\n" . join('', map { "    $_\n" } split /\n/, $lines) . "</VirtualHost>\n");
+    my $h = TLSTest::Httpd->new(conf => vhost(extra => "TLSEngine on\n$lines"));
     my $file = $h->conf_file;
     my $n = $h->line_of($line_re);
     my ($rc, $out) = $h->configtest;

@@ -74,7 +74,7 @@ for my $mpm (qw(event worker prefork)) {
         local $SIG{ALRM} = sub { die "timeout\n" };
         alarm(60);
         # what read_response(head => 1) already buffered comes first
-        my $buffered = TLSTest::_read_buffered($dl);
+        my $buffered = read_buffered($dl);
         $sha->add($buffered);
         $got += length $buffered;
         while (1) {

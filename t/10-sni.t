@@ -25,8 +25,7 @@ my $h = TLSTest::Httpd->new(listen => 3, conf => join('',
     tls_vhost(name => 'prio.test', certs => ['rsa'], vh => 'prio',
               extra => 'TLSPriorities NORMAL:-CIPHER-ALL:+CHACHA20-POLY1305'),
     # same address, no TLS: its name must not pick it (nor its missing certificate)
-    "<VirtualHost 127.0.0.1:\@PORT\@>\n    ServerName plain.test\n    TLSEngine off\n"
-        . "    Header always set X-VH plain\n</VirtualHost>\n",
+    vhost(name => 'plain.test', vh => 'plain', extra => 'TLSEngine off'),
     # IP-based: one vhost per port
     tls_vhost(port => '@PORT2@', name => 'other.localhost', certs => ['other'], vh => 'port2'),
     tls_vhost(port => '@PORT3@', name => 'localhost', certs => ['ed25519'], vh => 'port3'),

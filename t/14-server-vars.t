@@ -10,7 +10,6 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use TLSTest;
 use Test::More;
-use Time::Local qw(timegm);
 
 my $main = <<'EOF';
 ScriptAlias /cgi-x/ @DIR@/cgi-bin/
@@ -42,7 +41,7 @@ my $h = TLSTest::Httpd->new(listen => 4, conf => join('', $main,
     tls_vhost(name => 'other.localhost', certs => ['other'], vh => 'other'),
     tls_vhost(port => '@PORT2@', certs => ['rsa'], vh => 'rsa'),
     tls_vhost(port => '@PORT3@', certs => ['ed25519'], vh => 'ed25519'),
-    "<VirtualHost 127.0.0.1:\@PORT4\@>\n    ServerName localhost\n</VirtualHost>\n"));
+    vhost(port => '@PORT4@')));
 mkdir $h->docroot . '/somedir';
 TLSTest::spit($h->docroot . '/somedir/index.html', "somedir\n");
 # the PEM spans lines, which "env | sort" would shuffle: a CGI that prints it alone
@@ -66,12 +65,8 @@ sub expected {
     ($e{A_KEY}) = $text =~ /Public Key Algorithm: (\S+)/;
     ($e{M_VERSION}) = $text =~ /Version: (\d+)/;
     $e{DNS} = [ $text =~ /DNS:([^,\s]+)/g ];
-    ($e{PEM}) = TLSTest::slurp($file) =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)/s;
-    my %mon = (Jan => 0, Feb => 1, Mar => 2, Apr => 3, May => 4, Jun => 5,
-               Jul => 6, Aug => 7, Sep => 8, Oct => 9, Nov => 10, Dec => 11);
-    my ($m, $d, $H, $M, $S, $y) = $e{V_END} =~ /^(\w{3}) +(\d+) (\d+):(\d+):(\d+) (\d{4}) GMT$/
-        or die "unexpected date $e{V_END}";
-    $e{end_epoch} = timegm($S, $M, $H, $d, $mon{$m}, $y);
+    ($e{PEM} = cert_pem($file, 0)) =~ s/\s+$//;
+    $e{end_epoch} = x509_time($e{V_END});
     return \%e;
 }
 
@@ -241,10 +236,7 @@ for my $version ('1.3', '1.2') {
 {
     my $t = 't' . ++$tag;
     my $mark = $h->file_mark($h->log_file('tls.log'));
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $plain_port, Timeout => 10)
-        or die "connect: $!";
-    print $s http_request(path => "/?$t", close => 1);
-    my $r = read_response($s);
+    my $r = plain_get($plain_port, path => "/?$t");
     is($r->{status}, 200, 'plain HTTP: 200');
     is($r->{headers}{'x-if13'}, 'no', "plain HTTP: <If \"%{SSL_PROTOCOL} == 'TLSv1.3'\"> is false");
     my $line = $h->wait_file($h->log_file('tls.log'), qr{^\?\Q$t\E }, since => $mark);

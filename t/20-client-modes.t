@@ -35,7 +35,7 @@ my %NO_CA = (otherca => 1, selfsigned => 1);
 # one vhost per mode and depth; then the key purpose and depth vhosts
 my (%port_of, $conf);
 my $n = 0;
-sub vhost {
+sub add_vhost {
     my ($extra) = @_;
     $n++;
     $conf .= tls_vhost(port => "\@PORT$n\@", extra => <<"EOF" . $extra);
@@ -48,17 +48,17 @@ EOF
 }
 for my $mode (@MODES) {
     for my $depth ($DEPTH, 1) {
-        $port_of{"$mode/$depth"} = vhost("TLSClientCertificate $mode\nTLSClientVerifyDepth $depth\n");
+        $port_of{"$mode/$depth"} = add_vhost("TLSClientCertificate $mode\nTLSClientVerifyDepth $depth\n");
     }
 }
 my %purpose;
 for my $p (['any', 'any'], ['serverAuth OID', '1.3.6.1.5.5.7.3.1'], ['clientAuth', 'clientAuth']) {
-    $purpose{$p->[0]} = vhost("TLSClientCertificate optional\nTLSClientVerifyDepth $DEPTH\n"
+    $purpose{$p->[0]} = add_vhost("TLSClientCertificate optional\nTLSClientVerifyDepth $DEPTH\n"
                              . "TLSClientKeyPurpose $p->[1]\n");
 }
 my %depth;
 for my $d (2, 3) {
-    $depth{$d} = vhost("TLSClientCertificate optional\nTLSClientVerifyDepth $d\n");
+    $depth{$d} = add_vhost("TLSClientCertificate optional\nTLSClientVerifyDepth $d\n");
 }
 
 my $h = install_scripts(TLSTest::Httpd->new(listen => $n, conf => $conf));
@@ -163,9 +163,7 @@ for my $version ('1.3', '1.2') {
 
 # the CertificateRequest names TLSClientCA's subjects (root only here)
 for my $version ('1.3', '1.2') {
-    my ($rc, $out) = run_cmd(['openssl', 's_client', '-connect', '127.0.0.1:' . $h->port($port_of{"optional/$DEPTH"}),
-        '-servername', 'localhost', "-tls1_" . ($version eq '1.3' ? 3 : 2)],
-        stdin => http_request(close => 1));
+    my $out = s_client(port => $h->port($port_of{"optional/$DEPTH"}), version => $version)->{out};
     my ($names) = $out =~ /^Acceptable client certificate CA names\n((?:[^\n]+\n)*?)(?=\S[^\n]*:\s*$|Requested|Client Certificate Types|Shared)/m;
     my @names = split /\n/, $names // '';
     is_deeply(\@names, ['O = mod_tls tests, CN = mod_tls Test Root CA'],

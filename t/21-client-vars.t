@@ -10,7 +10,6 @@ use lib "$FindBin::Bin/lib";
 use TLSTest;
 use TLSTestClient;
 use Test::More;
-use Time::Local qw(timegm);
 use Time::HiRes ();
 
 my $DEPTH = client_depth();
@@ -72,11 +71,7 @@ sub expect {
         SSL_CLIENT_CERT_CHAIN_0 => cert_pem($crt, 1),
         SSL_CLIENT_VERIFY   => 'SUCCESS',
     );
-    my %mon = (Jan => 0, Feb => 1, Mar => 2, Apr => 3, May => 4, Jun => 5,
-               Jul => 6, Aug => 7, Sep => 8, Oct => 9, Nov => 10, Dec => 11);
-    my ($mn, $d, $hh, $mm, $ss, $y) = $e{SSL_CLIENT_V_END} =~ /^(\w{3}) +(\d+) (\d+):(\d+):(\d+) (\d+) GMT$/
-        or die "enddate $e{SSL_CLIENT_V_END}";
-    $e{end_epoch} = timegm($ss, $mm, $hh, $d, $mon{$mn}, $y);
+    $e{end_epoch} = x509_time($e{SSL_CLIENT_V_END});
     return \%e;
 }
 

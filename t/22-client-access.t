@@ -51,9 +51,8 @@ ScriptAlias /fake/ @DIR@/cgi-bin/
     Require valid-user
 </Location>
 EOF
-    . "<VirtualHost 127.0.0.1:\@PORT2\@>\n    ServerName localhost\n"
-    . "    Alias /tls \@DOCROOT\@/index.html\n    <Location /tls>\n        Require tls\n    </Location>\n"
-    . "</VirtualHost>\n"
+    . vhost(port => '@PORT2@',
+            extra => "Alias /tls \@DOCROOT\@/index.html\n<Location /tls>\n    Require tls\n</Location>")
     # SNI: two names on the first port, the second vhost requires a certificate
     . tls_vhost(name => 'open.localhost', extra => "Header always set X-VH open\n")
     . tls_vhost(name => 'secret.localhost', extra => $ca . "TLSClientCertificate require\n"
@@ -86,12 +85,7 @@ for my $path (sort keys %want) {
         is(get($c eq 'nocert' ? undef : $c, $path)->{status}, $want{$path}{$c}, "$path with $c");
     }
 }
-{
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $h->port(1), Timeout => 10)
-        or die "connect: $!";
-    print $s http_request(path => '/tls', close => 1);
-    is(read_response($s)->{status}, 403, 'Require tls denies plain HTTP');
-}
+is(plain_get($h->port(1), path => '/tls')->{status}, 403, 'Require tls denies plain HTTP');
 
 # TLSUserName: REMOTE_USER and %u
 {
@@ -137,7 +131,7 @@ for my $path (sort keys %want) {
 # SNI: secret.localhost requires a certificate; a connection negotiated for
 # open.localhost without one cannot ask for it by Host
 {
-    my $r = ossl(port => $port, sni => 'open.localhost', args => ['-verify_hostname', 'localhost'],
+    my $r = ossl(port => $port, sni => 'open.localhost', verify_name => 'localhost',
                  requests => [http_request(path => '/', close => 1, host => 'secret.localhost')]);
     is($r->{responses}[0]{status}, 421, 'Host of a require vhost on a connection for another: 421')
         or diag($r->{out});

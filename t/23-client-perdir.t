@@ -28,7 +28,6 @@ ScriptAlias /secure/ \@DIR\@/cgi-bin/
 EOF
 $h->start;
 my $port = $h->port;
-my ($alice_crt, $alice_key) = client_cert('alice');
 my $body_file = make_random_file(tmpdir() . '/body-64k', 65536);
 my $body = slurp($body_file);
 my $body_sha = sha256_file($body_file);
@@ -69,10 +68,10 @@ for my $version ('1.3', '1.2') {
 
 # --- curl
 for my $version ('1.3', '1.2') {
-    my @v = $version eq '1.2' ? ('--tlsv1.2', '--tls-max', '1.2') : ('--tlsv1.3');
+    my @v = version_args('curl', $version);
     my $url = "https://localhost:$port/secure/vars.cgi";
     my $out = tmpdir() . '/curl.out';
-    my ($rc, $err) = run_cmd(curl_cmd($port, @v, '--cert', $alice_crt, '--key', $alice_key,
+    my ($rc, $err) = run_cmd(curl_cmd($port, @v, cert_args('curl', 'alice'),
         '-o', $out, '-w', '%{http_code}', $url));
     is($err, '200', "curl TLS $version with alice: 200");
     my $env = parse_env(slurp($out));
@@ -80,7 +79,7 @@ for my $version ('1.3', '1.2') {
     ($rc, $err) = run_cmd(curl_cmd($port, @v, '-o', '/dev/null', '-w', '%{http_code}', $url));
     is($err, '403', "curl TLS $version without a certificate: 403");
     # a 64 KiB POST body arrives intact across the re-authentication
-    ($rc, $err) = run_cmd(curl_cmd($port, @v, '--cert', $alice_crt, '--key', $alice_key,
+    ($rc, $err) = run_cmd(curl_cmd($port, @v, cert_args('curl', 'alice'),
         '--data-binary', "\@$body_file", '-H', 'Content-Type: application/octet-stream',
         '-o', $out, '-w', '%{http_code}', $url));
     is($err, '200', "curl TLS $version POST 64 KiB with alice: 200");
@@ -95,7 +94,7 @@ for my $version ('1.3', '1.2') {
     my $mark = $h->log_mark;
     my $alog = $h->dir . '/logs/access.log';
     my $amark = $h->file_mark($alog);
-    my ($rc, $res) = run_cmd(curl_cmd($port, '--http2', '-v', '--cert', $alice_crt, '--key', $alice_key,
+    my ($rc, $res) = run_cmd(curl_cmd($port, '--http2', '-v', cert_args('curl', 'alice'),
         '-o', '/dev/null', '-w', 'RESULT %{http_code} %{http_version}\n', "https://localhost:$port/secure/vars.cgi"));
     ok($h->wait_file($alog, qr{"GET /secure/vars\.cgi HTTP/2\.0" 403 }, since => $amark),
        'HTTP/2, per-directory require: the h2 request is answered 403')

@@ -18,7 +18,7 @@ use Test::More;
 
 plan skip_all => 'mod_ssl is not installed' unless -f '/usr/lib/apache2/modules/mod_ssl.so';
 plan skip_all => 'this test compares mod_tls with mod_ssl (MOD_TLS_TEST_EMULATE=ssl set)'
-    if $TLSTest::EMULATE;
+    if $TLSTest::Httpd::EMULATE;
 
 my $DEPTH = client_depth();
 my @MODES = qw(optional optional_no_ca);
@@ -32,17 +32,14 @@ TLSClientCA \@PKI\@/ca.crt
 TLSClientVerifyDepth $DEPTH
 TLSOptions +StdEnvVars +ExportCertData
 EOF
-    $ssl_conf .= <<"EOF";
-<VirtualHost 127.0.0.1:$p>
-    ServerName localhost
-    SSLEngine on
-    SSLCertificateFile \@PKI\@/server-ecdsa.crt
-    SSLCertificateKeyFile \@PKI\@/server-ecdsa.key
-    SSLCACertificateFile \@PKI\@/ca.crt
-    SSLVerifyClient $MODES[$i]
-    SSLVerifyDepth 2
-    SSLOptions +StdEnvVars +ExportCertData
-</VirtualHost>
+    $ssl_conf .= vhost(port => $p, extra => <<"EOF");
+SSLEngine on
+SSLCertificateFile \@PKI\@/server-ecdsa.crt
+SSLCertificateKeyFile \@PKI\@/server-ecdsa.key
+SSLCACertificateFile \@PKI\@/ca.crt
+SSLVerifyClient $MODES[$i]
+SSLVerifyDepth 2
+SSLOptions +StdEnvVars +ExportCertData
 EOF
 }
 my $tls = install_scripts(TLSTest::Httpd->new(listen => 2, conf => $tls_conf));

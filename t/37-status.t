@@ -11,7 +11,6 @@ use lib "$FindBin::Bin/lib";
 use TLSTest;
 use TLSTestCache;
 use Test::More;
-use IO::Socket::INET;
 
 my @NAMES = qw(TLSHandshakesFull TLSHandshakesResumed TLSHandshakesFailed
                TLSSessionCacheHits TLSSessionCacheMisses TLSSessionCacheStores TLSConnections);
@@ -83,17 +82,11 @@ is(delta($c3, $c4), 'TLSHandshakesFull=+1 TLSSessionCacheMisses=+1 TLSSessionCac
 
 # failed handshakes: no cipher in common (an ECDSA-only server, a client with
 # only RSA suites); a client that rejects the certificate
-my (undef, $none) = run_cmd(['openssl', 's_client', '-connect', "127.0.0.1:$tickets", '-servername', 'localhost',
-                             '-tls1_2', '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256'], stdin => '');
+my $none = s_client(port => $tickets, version => '1.2', args => ['-cipher', 'ECDHE-RSA-AES128-GCM-SHA256'])->{out};
 like($none, qr/alert handshake failure/i, 'a client without a cipher in common gets a handshake_failure alert')
     or diag($none);
-my $otherca = tmpdir() . '/other-ca.crt';
-my ($rc, $out) = run_cmd(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-                          '-nodes', '-subj', '/CN=not the test CA', '-days', '1',
-                          '-keyout', tmpdir() . '/other-ca.key', '-out', $otherca]);
-die "openssl req: $out" if $rc;
-my ($rc2, $rejected) = run_cmd(['openssl', 's_client', '-connect', "127.0.0.1:$tickets", '-servername', 'localhost',
-                                '-CAfile', $otherca, '-verify_return_error'], stdin => '');
+# (the PKI's "Other CA" is a root that did not sign the server's certificate)
+my $rejected = s_client(port => $tickets, ca => pki() . '/other-ca.crt', strict => 1)->{out};
 like($rejected, qr/verify error|certificate verify failed/i, 'a client that does not trust the server aborts');
 my $c5;
 wait_until(sub { $c5 = status_counters($h); $c5->{TLSHandshakesFailed} - $c4->{TLSHandshakesFailed} >= 2 }, timeout => 10);

@@ -19,9 +19,7 @@ package TLSTestCache;
 use strict;
 use warnings;
 use Test::More;
-use IO::Socket::INET;
 use IO::Socket::SSL;
-use POSIX qw(WNOHANG);
 use Time::HiRes qw(time);
 use TLSTest;
 use Exporter 'import';
@@ -45,7 +43,7 @@ sub prefork_children {
 # socache_load(NAMES...): LoadModule lines for mod_socache_NAME (shmcb,
 # memcache, redis, dbm) from Debian's module directory
 sub socache_load {
-    return join('', map { "LoadModule socache_${_}_module $TLSTest::MODDIR/mod_socache_$_.so\n" } @_);
+    return join('', map { "LoadModule socache_${_}_module $TLSTest::Httpd::MODDIR/mod_socache_$_.so\n" } @_);
 }
 
 # resume_headers(): vhost lines that report the session state per response
@@ -76,20 +74,13 @@ sub resume_log {
 # plain_status_conf(): a plain-HTTP virtual host on @PORT2@, so that the
 # status counters can be read without a TLS handshake of the test's own
 # (the server must be made with listen => 2)
-sub plain_status_conf {
-    return "<VirtualHost 127.0.0.1:\@PORT2\@>\n    ServerName localhost\n</VirtualHost>\n";
-}
+sub plain_status_conf { vhost(port => '@PORT2@') }
 
 # status_get(HTTPD, auto => 1): the server-status page over plain HTTP on the
 # server's second port: { status, body }
 sub status_get {
     my ($h, %o) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $h->port(1),
-                                  Timeout => 10) or die "connect status port: $!";
-    print $s http_request(path => '/server-status' . ($o{auto} ? '?auto' : ''), close => 1);
-    my $r = read_response($s);
-    close($s);
-    return $r;
+    return plain_get($h->port(1), path => '/server-status' . ($o{auto} ? '?auto' : ''));
 }
 
 # status_counters(HTTPD): the TLS* lines of server-status?auto as a hash
@@ -127,61 +118,26 @@ sub ticket_key_file {
 # is NOT a resumed session", undef: neither), status, headers, body }
 sub gnutls_resume {
     my (%o) = @_;
-    my $prio = $o{priority}
-        || ($o{version} ? "NORMAL:-VERS-ALL:+VERS-TLS$o{version}" : 'NORMAL');
     my @args = ('--resume');
     push @args, '--noticket' if $o{noticket};
     push @args, '--waitresumption' if $o{wait};
-    my ($rc, $out) = run_cmd(['gnutls-cli', '--x509cafile', pki() . '/ca.crt',
-        '--priority', $prio, '-p', $o{port}, @args, 'localhost'],
-        stdin => http_request(path => $o{path} || '/', close => 1), timeout => 30);
-    my $r = { out => $out, rc => $rc };
-    my @hs = $out =~ /^- (?:Resume )?Handshake was completed/mg;
-    $r->{handshakes} = scalar @hs;
-    # (gnutls-cli says "This is NOT a resumed session" only now and then)
-    $r->{resumed} = $out =~ /^\*\*\* This is a resumed session/m ? 1
-                  : $out =~ /^- Resume Handshake was completed/m ? 0 : undef;
-    _parse_response($out, $r);
-    return $r;
-}
-
-# _parse_response(TEXT, RESULT): status, headers (lc names) and body of the
-# first HTTP response in a client's output
-sub _parse_response {
-    my ($text, $r) = @_;
-    return unless $text =~ m{^HTTP/1\.[01] (\d{3})[^\n]*\n(.*?)\r?\n\r?\n}ms;
-    $r->{status} = $1;
-    my ($head, $body) = ($2, substr($text, $+[0]));
-    my %h;
-    while ($head =~ /^([!-9;-~]+):[ \t]*([^\r\n]*?)[ \t]*\r?$/mg) {
-        $h{lc $1} = $2;
-    }
-    $r->{headers} = \%h;
-    $body = substr($body, 0, $h{'content-length'}) if defined $h{'content-length'};
-    $r->{body} = $body;
+    return gnutls_cli(port => $o{port}, version => $o{version}, priority => $o{priority},
+                      path => $o{path} || '/', args => \@args);
 }
 
 # ossl_conn(port => P, version => V, sess_out => FILE, sess_in => FILE,
 #           path => '/', args => [...]): one openssl s_client GET (request
 # piped, -ign_eof, so the TLS 1.3 ticket arrives before the close), saving or
-# offering a session. Returns tls_get's result plus reused (1 for "Reused,",
-# 0 for "New,", undef when no handshake), the protocol in proto, tickets (TLS
-# 1.3 tickets received) and lifetime_hint (of the first ticket, or undef)
+# offering a session. Returns s_client's result: reused (1 for "Reused,", 0
+# for "New,", undef when no handshake), proto, tickets (TLS 1.3 tickets
+# received), lifetime_hint (of the first ticket, or undef), the response...
 sub ossl_conn {
     my (%o) = @_;
     my @args = @{$o{args} || []};
     push @args, '-sess_out', $o{sess_out} if $o{sess_out};
     push @args, '-sess_in', $o{sess_in} if $o{sess_in};
-    my $r = tls_get(client => 'openssl', port => $o{port}, version => $o{version},
-                    path => $o{path} || '/', args => \@args);
-    if ($r->{out} =~ /^(New|Reused), (TLSv[\d.]+), Cipher is (\S+)/m && $3 ne '(NONE)') {
-        $r->{reused} = $1 eq 'Reused' ? 1 : 0;
-        $r->{proto} = $2;
-    }
-    my @t = $r->{out} =~ /^Post-Handshake New Session Ticket arrived/mg;
-    $r->{tickets} = scalar @t;
-    ($r->{lifetime_hint}) = $r->{out} =~ /^\s*TLS session ticket lifetime hint: (\d+)/m;
-    return $r;
+    return s_client(port => $o{port}, version => $o{version}, path => $o{path} || '/',
+                    args => \@args);
 }
 
 my $SESS_N = 0;
@@ -210,13 +166,9 @@ sub ossl_pair {
 # from the cache, so every connection of a test shares this one.)
 sub perl_session_cache {
     my (%o) = @_;
-    my %ver = ('1.2' => 'TLSv1_2', '1.3' => 'TLSv1_3');
-    my $ctx = IO::Socket::SSL::SSL_Context->new(
-        SSL_verify_mode => SSL_VERIFY_PEER,
-        SSL_ca_file     => pki() . '/ca.crt',
-        SSL_session_cache_size => 16,
-        ($o{version} ? (SSL_version => $ver{$o{version}}) : ()),
-    ) or die "IO::Socket::SSL context: $SSL_ERROR";
+    my $ctx = IO::Socket::SSL::SSL_Context->new(perl_ssl_args($o{version}),
+                                                SSL_session_cache_size => 16)
+        or die "IO::Socket::SSL context: $SSL_ERROR";
     return $ctx;
 }
 
@@ -228,12 +180,9 @@ sub perl_session_cache {
 # reused (the client's own view: SSL_session_reused), error }
 sub perl_get {
     my (%o) = @_;
-    my $s = IO::Socket::SSL->new(
-        PeerHost => '127.0.0.1', PeerPort => $o{port}, Timeout => 10,
-        SSL_hostname => 'localhost', SSL_verifycn_name => 'localhost',
-        SSL_verifycn_scheme => 'http', SSL_reuse_ctx => $o{cache},
-        SSL_session_key => $o{session_key} // "tls-resume-test:$o{port}",
-    ) or return { error => "connect: $SSL_ERROR" };
+    my $s = tls_connect(port => $o{port}, SSL_reuse_ctx => $o{cache},
+                        SSL_session_key => $o{session_key} // "tls-resume-test:$o{port}")
+        or return { error => "connect: $SSL_ERROR" };
     my $reused = $s->get_session_reused ? 1 : 0;
     print $s http_request(path => $o{path} || '/', close => !$o{keep});
     my $resp = eval { read_response($s) } || { error => "response: $@" };
@@ -355,6 +304,7 @@ use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Scalar::Util ();
 use Time::HiRes qw(time);
+use TLSTest::Util qw(free_port tmpdir slurp wait_until listening);
 
 my %BIN = (memcached => '/usr/bin/memcached', redis => '/usr/bin/redis-server');
 my @ALL;
@@ -367,8 +317,8 @@ sub available { -x $BIN{$_[1]} }
 sub _start {
     my ($class, $kind) = @_;
     die "$BIN{$kind} not installed (build/deps --test installs it)" unless -x $BIN{$kind};
-    my $port = TLSTest::free_port();
-    my $dir  = TLSTest::tmpdir() . "/$kind-$port";
+    my $port = free_port();
+    my $dir  = tmpdir() . "/$kind-$port";
     mkdir $dir or die "mkdir $dir: $!";
     my @argv = $kind eq 'memcached'
         ? ($BIN{$kind}, '-l', '127.0.0.1', '-p', $port, '-U', '0', '-m', '16',
@@ -389,13 +339,13 @@ sub _start {
                        owner => $$, argv => \@argv }, $class;
     push @ALL, $self;
     Scalar::Util::weaken($ALL[-1]);
-    my $ready = TLSTest::wait_until(sub {
+    my $ready = wait_until(sub {
         return 1 if $self->ping;
         if (waitpid($pid, WNOHANG) == $pid) { $self->{pid} = undef; return -1 }
         return 0;
     }, timeout => 20);
     if (!$ready || $ready == -1 || !$self->{pid}) {
-        my $text = TLSTest::slurp($log) // '';
+        my $text = slurp($log) // '';
         $self->stop;
         die "$kind (@argv) did not come up:\n$text\n";
     }
@@ -405,7 +355,7 @@ sub _start {
 sub kind { $_[0]{kind} }
 sub port { $_[0]{port} }
 sub pid  { $_[0]{pid} }
-sub log  { TLSTest::slurp($_[0]{log}) // '' }
+sub log  { slurp($_[0]{log}) // '' }
 
 # spec(): the TLSSessionCache argument for this service
 sub spec {
@@ -464,14 +414,14 @@ sub stop {
     my $pid = $self->{pid};
     return unless $pid && $self->{owner} == $$;
     kill('TERM', $pid);
-    my $gone = TLSTest::wait_until(sub { waitpid($pid, WNOHANG) == $pid || !kill(0, $pid) },
+    my $gone = wait_until(sub { waitpid($pid, WNOHANG) == $pid || !kill(0, $pid) },
                                    timeout => 10);
     if (!$gone) {
         kill('KILL', $pid);
         waitpid($pid, 0);
     }
     $self->{pid} = undef;
-    TLSTest::wait_until(sub { !TLSTest::listening($self->{port}) }, timeout => 10);
+    wait_until(sub { !listening($self->{port}) }, timeout => 10);
 }
 
 sub DESTROY {

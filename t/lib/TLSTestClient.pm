@@ -12,7 +12,9 @@ package TLSTestClient;
 #   my $resp = send_request($s, path => '/secure/');
 #
 # Client certificate names: alice bob expired notyet revoked wrongeku otherca
-# selfsigned (files client-NAME.crt = leaf + issuer, client-NAME.key).
+# selfsigned (files client-NAME.crt = leaf + issuer, client-NAME.key). The
+# clients and the certificate reader are TLSTest's (s_client, cert_args,
+# x509_field); what is here is how these tests use them.
 use strict;
 use warnings;
 use Test::More;
@@ -21,8 +23,7 @@ use TLSTest;
 use Exporter 'import';
 
 our @EXPORT = qw(
-    client_cert cert_args ossl gcli client_connect send_request read_all_responses
-    identity_vars cert_x509 cert_pem legacy_dn alert_name env_of %ALERT
+    ossl client_connect identity_vars cert_x509 legacy_dn alert_name env_of %ALERT
     install_scripts client_depth wait_cert_age
 );
 
@@ -32,12 +33,7 @@ our @EXPORT = qw(
 # second as the request has one day more left than a sub-second count says)
 sub wait_cert_age {
     my ($name, $secs) = @_;
-    my %mon = (Jan => 0, Feb => 1, Mar => 2, Apr => 3, May => 4, Jun => 5,
-               Jul => 6, Aug => 7, Sep => 8, Oct => 9, Nov => 10, Dec => 11);
-    my ($mn, $d, $hh, $mm, $ss, $y) = cert_x509($name, '-startdate')
-        =~ /^(\w{3}) +(\d+) (\d+):(\d+):(\d+) (\d+) GMT$/ or die "no startdate of $name";
-    require Time::Local;
-    my $start = Time::Local::timegm($ss, $mm, $hh, $d, $mon{$mn}, $y);
+    my $start = x509_time(cert_x509($name, '-startdate'));
     return wait_until(sub { time >= $start + $secs }, timeout => $secs + 5);
 }
 
@@ -89,52 +85,11 @@ our %ALERT = (
 );
 sub alert_name { $ALERT{$_[0]} // "alert $_[0]" }
 
-# client_cert(NAME): (certificate chain file, key file) of client-NAME
-sub client_cert {
-    my ($name) = @_;
-    my $dir = pki();
-    my ($crt, $key) = ("$dir/client-$name.crt", "$dir/client-$name.key");
-    die "no client certificate $name in $dir" unless -s $crt && -s $key;
-    return ($crt, $key);
-}
-
-# cert_args(TOOL, NAME): command line arguments that make TOOL (openssl, curl,
-# gnutls) present client-NAME with its chain; () for an undefined NAME
-sub cert_args {
-    my ($tool, $name) = @_;
-    return () unless defined $name;
-    my ($crt, $key) = client_cert($name);
-    if ($tool eq 'openssl') {
-        # -cert takes the leaf only; the issuers go to -cert_chain (giving it
-        # the whole file would send the leaf twice)
-        my @pem = (slurp($crt) // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs;
-        shift @pem;
-        my $issuers = tmpdir() . "/client-$name.issuers";
-        spit($issuers, join('', @pem)) if @pem && !-s $issuers;
-        return ('-cert', $crt, (@pem ? ('-cert_chain', $issuers) : ()), '-key', $key);
-    }
-    return ('--cert', $crt, '--key', $key) if $tool eq 'curl';
-    return ("--x509certfile=$crt", "--x509keyfile=$key") if $tool eq 'gnutls';
-    die "cert_args: unknown tool $tool";
-}
-
-# cert_pem(FILE, N): the N-th (0-based) PEM certificate of FILE
-sub cert_pem {
-    my ($file, $n) = @_;
-    my @pem = (slurp($file) // '') =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?)/gs;
-    return $pem[$n // 0];
-}
-
 # cert_x509(NAME_OR_FILE, ARGS...): `openssl x509 -noout ARGS` for the leaf of
 # client-NAME (or of a file), without a "name=" prefix of a one-line answer
 sub cert_x509 {
     my ($cert, @args) = @_;
-    my $file = -f $cert ? $cert : (client_cert($cert))[0];
-    my ($rc, $out) = run_cmd(['openssl', 'x509', '-noout', '-in', $file, @args]);
-    die "openssl x509 @args: $out" if $rc;
-    $out =~ s/\s+$//;
-    $out =~ s/^\w+=// if $out !~ /\n/;
-    return $out;
+    return x509_field(-f $cert ? $cert : (client_cert($cert))[0], @args);
 }
 
 # legacy_dn(NAME): mod_ssl's FakeBasicAuth user name of client-NAME: the subject
@@ -160,86 +115,12 @@ sub env_of {
     return $env;
 }
 
-# _parse_responses(TEXT): every HTTP/1.1 response in a tool's output
-sub _parse_responses {
-    my ($text) = @_;
-    my @r;
-    while ($text =~ m{^HTTP/1\.[01] (\d{3})[^\n]*\n}mg) {
-        my $status = $1;
-        my $start = pos($text);
-        my $rest = substr($text, $start);
-        $rest =~ s/^((?:[^\n]*\n)*?)\r?\n// or last;
-        my $head = $1;
-        my %h;
-        while ($head =~ /^([!-9;-~]+):[ \t]*(.*?)\r?$/mg) {
-            $h{lc $1} = $2;
-        }
-        my $body;
-        if (defined $h{'content-length'}) {
-            $body = substr($rest, 0, $h{'content-length'});
-        } elsif (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-            $body = '';
-            while ($rest =~ s/^([0-9a-fA-F]+)[^\n]*\n//) {
-                my $n = hex $1;
-                last if !$n;
-                $body .= substr($rest, 0, $n, '');
-                $rest =~ s/^\r?\n//;
-            }
-        } else {
-            $body = $rest;
-        }
-        push @r, { status => $status, headers => \%h, body => $body };
-        pos($text) = $start + 1;
-    }
-    return \@r;
-}
-
-# ossl(port => P, version => '1.2'|'1.3', cert => NAME, pha => 1, requests =>
-#      [TEXT...] (default: GET / with Connection: close), sni => 'localhost',
-#      args => [...]): openssl s_client with the requests on stdin (sent at
-# once, then it reads until the server closes). Returns { established =>
-# s_client saw the handshake complete, proto, cipher, alert => number of the
-# alert the server sent (undef: none), alert_text, responses => [{status,
-# headers, body}...], out }
-sub ossl {
-    my (%o) = @_;
-    my @v = !$o{version} ? () : $o{version} eq '1.2' ? ('-tls1_2') : ('-tls1_3');
-    my $reqs = $o{requests} || [http_request(path => $o{path} // '/', close => 1)];
-    my ($rc, $out) = run_cmd(['openssl', 's_client', '-connect', "127.0.0.1:$o{port}",
-        '-servername', $o{sni} // 'localhost', '-CAfile', pki() . '/ca.crt',
-        '-verify_return_error', '-brief', '-ign_eof', @v,
-        ($o{pha} ? ('-enable_pha') : ()), cert_args('openssl', $o{cert}),
-        @{$o{args} || []}], stdin => join('', @$reqs), timeout => 30);
-    my $r = { out => $out, rc => $rc };
-    $r->{established} = $out =~ /^CONNECTION ESTABLISHED/m ? 1 : 0;
-    ($r->{proto}) = $out =~ /^Protocol version: (\S+)/m;
-    ($r->{cipher}) = $out =~ /^Ciphersuite: (\S+)/m;
-    if ($out =~ /alert ([a-z0-9 ]+?):[^\n]*SSL alert number (\d+)/) {
-        ($r->{alert_text}, $r->{alert}) = ($1, $2);
-    }
-    $r->{responses} = _parse_responses($out);
-    return $r;
-}
-
-# gcli(port => P, version => ..., cert => NAME, request => TEXT, args => [...]):
-# gnutls-cli; returns { established, alert => number received, alert_text,
-# responses, out }
-sub gcli {
-    my (%o) = @_;
-    my $prio = !$o{version} ? 'NORMAL' : "NORMAL:-VERS-ALL:+VERS-TLS$o{version}";
-    my ($rc, $out) = run_cmd(['gnutls-cli', '--x509cafile', pki() . '/ca.crt',
-        '--priority', $prio, '-p', $o{port}, cert_args('gnutls', $o{cert}),
-        @{$o{args} || []}, 'localhost'],
-        stdin => $o{request} // http_request(path => $o{path} // '/', close => 1),
-        timeout => 30);
-    my $r = { out => $out, rc => $rc };
-    $r->{established} = $out =~ /^- Handshake was completed/m ? 1 : 0;
-    if ($out =~ /Received alert \[(\d+)\]: ([^\n]*)/) {
-        ($r->{alert}, $r->{alert_text}) = ($1, $2);
-    }
-    $r->{responses} = _parse_responses($out);
-    return $r;
-}
+# ossl(s_client's options): openssl s_client as these tests run it: brief
+# (their tickets carry the client certificate: see s_client), and the
+# server's certificate must verify (-verify_return_error), for localhost
+# unless verify_name says otherwise (every virtual host here serves the
+# localhost certificate). Returns s_client's result.
+sub ossl { s_client(brief => 1, strict => 1, verify_name => 'localhost', @_) }
 
 # client_connect(port => P, version => '1.2'|'1.3', cert => NAME, pha => 0|1,
 #                requests_seen => \$N, %IO::Socket::SSL options): a Perl TLS
@@ -271,26 +152,5 @@ sub client_connect {
     }) : ();
     return tls_connect(port => $port, version => $version, @cert, @cb, %o);
 }
-
-# send_request(SOCK, path => ..., method => ..., body => DATA, headers => {},
-#              close => 0): sends one request, returns the response
-#              ({status, headers, body}) or { error => why }
-sub send_request {
-    my ($sock, %o) = @_;
-    my $body = delete $o{body};
-    $o{headers} = { %{$o{headers} || {}}, 'Content-Length' => length $body } if defined $body;
-    my $req = http_request(%o) . ($body // '');
-    my $off = 0;
-    while ($off < length $req) {
-        my $n = syswrite($sock, $req, 16384, $off);
-        return { error => "write failed: " . ($! || $SSL_ERROR) } unless $n;
-        $off += $n;
-    }
-    my $resp = eval { read_response($sock, timeout => 20) };
-    return $resp || { error => $@ || 'no response' };
-}
-
-# read_all_responses: parse every HTTP response of a text (openssl/gnutls output)
-sub read_all_responses { _parse_responses($_[0]) }
 
 1;
