@@ -115,13 +115,13 @@ sub without_unimplemented {
     return ($text, sort keys %gone);
 }
 
-# site_defines(HTTPD, NAME => VALUE...): Define lines for a site file that
-# both servers of a comparison include unchanged (${SITE_PORT}, ...)
+# site_defines(NAME => VALUE...): Define lines for the site files that both
+# servers of a comparison include unchanged (${SITE_PORT}, ${SITE_DIR}...;
+# the harness fills in each server's own values)
 sub site_defines {
-    my ($h, %v) = @_;
-    my %d = (SITE_PORT => $h->port, SITE_PORT2 => $h->port(1) // $h->port, SITE_DIR => $h->dir,
-             SITE_DOCROOT => $h->docroot, SITE_PKI => pki(), APACHE_RUN_DIR => $h->dir . '/run',
-             APACHE_LOG_DIR => $h->dir . '/logs', %v);
+    my (%v) = @_;
+    my %d = (SITE_PORT => '@PORT@', SITE_DIR => '@DIR@', SITE_DOCROOT => '@DOCROOT@', SITE_PKI => '@PKI@',
+             APACHE_RUN_DIR => '@DIR@/run', APACHE_LOG_DIR => '@DIR@/logs', %v);
     return join('', map { "Define $_ $d{$_}\n" } sort keys %d);
 }
 
