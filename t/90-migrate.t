@@ -541,6 +541,11 @@ EOF
     # --no-includes
     $r = migrate_file("$root/main.conf", args => ['--no-includes']);
     like($r->{out}, qr/^Include conf\.d\/\*\.conf$/m, '--no-includes: the Include lines stay');
+    # a snippet included by two virtual hosts: converted in each
+    spit("$root/common.conf", "SSLVerifyClient require\n");
+    spit("$root/twice.conf", "<VirtualHost *:443>\nInclude common.conf\n</VirtualHost>\n<VirtualHost *:8443>\nInclude common.conf\n</VirtualHost>\n");
+    is(scalar(grep { $_ eq 'TLSClientCertificate require' } tls_lines(migrate_file("$root/twice.conf")->{out})), 2,
+       'a file included twice is converted twice');
     # a file that includes itself
     spit("$root/loop.conf", "Include loop.conf\nSSLEngine on\n");
     $k = migrate_file("$root/loop.conf", check => 1);
