@@ -384,6 +384,42 @@ EOF
     like(change_for($r, 'SSLCipherSuite')->{text}, qr/not per directory/, 'SSLCipherSuite in a <Location>: cannot translate');
 }
 
+# Mozilla's generated configurations for Apache (intermediate v5.7 and
+# modern), certificates pointed at the test PKI: everything translates and
+# apache2 -t accepts the result (stapling once mod_tls has it)
+{
+    my $vhost = "<VirtualHost 127.0.0.1:\@PORT\@>\n    SSLEngine on\n    SSLCertificateFile \@PKI\@/server-ecdsa.crt\n"
+              . "    SSLCertificateKeyFile \@PKI\@/server-ecdsa.key\n    Protocols h2 http/1.1\n"
+              . "    Header always set Strict-Transport-Security \"max-age=63072000\"\n</VirtualHost>\n\n";
+    my $inter = $vhost . <<'EOF';
+SSLProtocol             -all +TLSv1.2 +TLSv1.3
+SSLOpenSSLConfCmd       Curves X25519:prime256v1:secp384r1
+SSLCipherSuite          ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305
+SSLHonorCipherOrder     off
+SSLSessionTickets       off
+
+SSLUseStapling On
+SSLStaplingCache "shmcb:logs/ssl_stapling(32768)"
+EOF
+    (my $modern = $inter) =~ s/^SSLCipherSuite .*\n//m;
+    $modern =~ s/-all \+TLSv1\.2 \+TLSv1\.3/-all +TLSv1.3/;
+    for my $c (['intermediate', $inter, 'TLSPriorities NORMAL:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1', 'TLSProtocol -all +TLSv1.2 +TLSv1.3'],
+               ['modern', $modern, 'TLSPriorities NORMAL:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1', 'TLSProtocol -all +TLSv1.3']) {
+        my ($name, $text, $prio, $proto) = @$c;
+        my $k = migrate_text($text, check => 1);
+        is($k->{rc}, 0, "Mozilla $name: everything translates") or diag($k->{out});
+        my $r = migrate_text($text);
+        my @l = tls_lines($r->{out});
+        ok((grep { $_ eq $prio } @l), "Mozilla $name: $prio") or diag($r->{out});
+        ok((grep { $_ eq $proto } @l), "Mozilla $name: $proto");
+        ok((grep { $_ eq 'TLSSessionTickets off' } @l), "Mozilla $name: tickets off");
+        my ($conf) = without_unimplemented($r->{out});
+        my $h = TLSTest::Httpd->new(conf => $conf, modules => ['http2']);
+        my ($rc, $out) = $h->configtest;
+        is($rc, 0, "Mozilla $name: apache2 -t accepts the conversion") or diag($out);
+    }
+}
+
 # ---------------------------------------------------------------- client certificates, access
 
 # optional: mod_ssl refused a failing certificate in the handshake, mod_tls
