@@ -187,6 +187,19 @@ for my $c (@CASES) {
     }
 }
 
+# malformed lines (httpd refuses them too): reported, never a Perl warning
+for my $line ('SSLEngine', 'SSLEngine on off', 'SSLCipherSuite', 'SSLCipherSuite a b c', 'SSLOpenSSLConfCmd CipherString',
+              'SSLRequireSSL now', 'SSLCertificateFile', 'SSLProtocol', 'SSLOptions', 'SSLCipherSuite TLSv1.3',
+              'SSLProtocol +', 'SSLOptions +', 'SSLVerifyDepth deep') {
+    my $text = "<VirtualHost *:443>\n$line\n</VirtualHost>\n<Directory /srv>\n$line\n</Directory>\n";
+    my $r = migrate_text($text);
+    is($r->{err}, '', "'$line': nothing on stderr");
+    my $k = migrate_text($text, check => 1);
+    is($k->{rc}, 1, "'$line': --check exit 1");
+    is(scalar(grep { $_->{status} eq 'untranslatable' } @{$k->{changes}}), 2, "'$line': cannot translate (twice)")
+        or diag($k->{out});
+}
+
 # every converted case that translates (and whose directives exist in mod_tls
 # today) passes apache2 -t, in one server with a vhost per case
 {
