@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <apr_file_io.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <http_log.h>
 #include <http_core.h>
@@ -125,22 +126,89 @@ static int cred_add(gnutls_certificate_credentials_t creds,
         creds, &cert->cert_pem, &cert->key_pem, GNUTLS_X509_FMT_PEM, NULL, 0);
 }
 
+/* Whether a PKCS#11 URI attribute name is "pin-value". p11-kit takes
+ * names as written, but a name in capitals or percent-encoded is hidden
+ * too: redacting more than the token would use costs nothing. */
+static int is_pin_value(const char *name, apr_size_t len)
+{
+    static const char want[] = "pin-value";
+    apr_size_t i = 0, j = 0;
+    int c;
+
+    while (i < len) {
+        c = (unsigned char)name[i++];
+        if (c == '%' && i + 1 < len && apr_isxdigit(name[i])
+            && apr_isxdigit(name[i + 1])) {
+            char hex[3] = { name[i], name[i + 1], '\0' };
+
+            c = (int)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        if (j >= sizeof(want) - 1 || apr_tolower(c) != want[j]) {
+            return 0;
+        }
+        ++j;
+    }
+    return j == sizeof(want) - 1;
+}
+
+/* The attributes are cut where p11-kit (RFC 7512) cuts them: at ';' in
+ * the path, at the first '?' that starts the query, at '&' in the query.
+ * So exactly what the token would be given as PIN is hidden, whatever the
+ * order of the attributes and whether the PIN is in the path (as GnuTLS
+ * accepts) or in the query; a percent-encoded PIN is hidden as written.
+ * pin-source stays: it names where the PIN is kept (a file that its
+ * permissions protect), not the PIN, and tells the admin which file. */
+const char *tls_cred_redact_uri(apr_pool_t *p, const char *key_file)
+{
+    apr_array_header_t *parts;
+    const char *s, *end, *eq;
+    int query = 0;
+
+    if (!tls_conf_is_pkcs11(key_file)) {
+        return key_file;
+    }
+    parts = apr_array_make(p, 16, sizeof(const char *));
+    APR_ARRAY_PUSH(parts, const char *) = "pkcs11:";
+    for (s = key_file + sizeof("pkcs11:") - 1; ; s = end + 1) {
+        end = s + strcspn(s, query ? "&" : ";?");
+        eq = memchr(s, '=', (apr_size_t)(end - s));
+        if (eq && is_pin_value(s, (apr_size_t)(eq - s))) {
+            APR_ARRAY_PUSH(parts, const char *) =
+                apr_pstrmemdup(p, s, (apr_size_t)(eq + 1 - s));
+            APR_ARRAY_PUSH(parts, const char *) = "***";
+        }
+        else {
+            APR_ARRAY_PUSH(parts, const char *) =
+                apr_pstrmemdup(p, s, (apr_size_t)(end - s));
+        }
+        if (!*end) {
+            break;
+        }
+        APR_ARRAY_PUSH(parts, const char *) = apr_pstrmemdup(p, end, 1);
+        query = query || *end == '?';
+    }
+    return apr_array_pstrcat(p, parts, '\0');
+}
+
+/* Messages name keys through tls_cred_redact_uri() only: a pkcs11: URI
+ * may hold the PIN. GnuTLS's messages describe the failure, never the key
+ * material nor the URI. */
 static const char *cred_add_error(apr_pool_t *p, const tls_cert_t *cert,
                                   int rv)
 {
+    const char *key = tls_cred_redact_uri(p, cert->key_file);
+
     if (rv == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
         return apr_psprintf(p, "the private key in '%s' does not belong to "
-                            "the certificate in '%s'", cert->key_file,
-                            cert->cert_file);
+                            "the certificate in '%s'", key, cert->cert_file);
     }
     if (rv == GNUTLS_E_BASE64_DECODING_ERROR
         || rv == GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR) {
-        return apr_psprintf(p, "no PEM private key found in '%s'",
-                            cert->key_file);
+        return apr_psprintf(p, "no PEM private key found in '%s'", key);
     }
-    /* GnuTLS messages describe the failure, never the key material. */
     return apr_psprintf(p, "cannot use certificate '%s' with key '%s': %s",
-                        cert->cert_file, cert->key_file, gnutls_strerror(rv));
+                        cert->cert_file, key, gnutls_strerror(rv));
 }
 
 /* Reads a TLSCertificate's files and checks that they make a usable
