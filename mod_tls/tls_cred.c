@@ -254,6 +254,11 @@ static const char *try_pkcs11_key(apr_pool_t *p, const char *url)
                             "the token there, and readable by this user?)",
                             gnutls_strerror(rv));
     }
+    if (rv == GNUTLS_E_PKCS11_PIN_ERROR && strstr(url, "pin-source=")) {
+        /* also what an unreadable PIN file gives */
+        return apr_psprintf(p, "%s (is the pin-source file readable by this "
+                            "user?)", gnutls_strerror(rv));
+    }
     return rv < 0 ? gnutls_strerror(rv) : NULL;
 }
 
