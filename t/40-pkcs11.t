@@ -3,8 +3,9 @@
 # and the prefork MPM, in every child process and after a graceful restart.
 # A configuration error about a pkcs11: key never shows the PIN (pin-value
 # is redacted to "***", wherever it stands in the URI and however it is
-# written). A token that the user httpd runs as cannot use refuses startup
-# with one clear line (the root -> User case is build/check-pkcs11-root).
+# written). A token, or a pin-source file, that the user httpd runs as
+# cannot use refuses startup with one clear line (the root -> User case is
+# build/check-pkcs11-root).
 use strict;
 use warnings;
 use FindBin;
@@ -158,6 +159,24 @@ for my $c (@errors) {
     ok($h->try_start, 'token readable again: httpd starts') or diag($h->start_output);
     served('token readable again: a request', tls_get(client => 'openssl', port => $h->port,
                                                        path => '/index.html'), 'ECDSA');
+}
+
+# a PIN kept in a file (pin-source): the path is shown, the file must be
+# readable by the user too
+{
+    my $pinfile = spit(tmpdir() . '/token.pin', $PIN, 0600);
+    my $uri = $tok->{uri}->('ecdsa', 'pin-value' => undef, 'pin-source' => $pinfile);
+    my $h = TLSTest::Httpd->new(env => $tok->{env},
+        conf => tls_vhost(certs => ["\@PKI\@/server-ecdsa.crt \"$uri\""]));
+    my ($rc, $out) = $h->configtest;
+    is($rc, 0, 'pin-source: apache2 -t passes') or diag($out);
+    $h->start;
+    served('pin-source: a request', tls_get(client => 'openssl', port => $h->port,
+                                            path => '/index.html'), 'ECDSA');
+    $h->stop;
+    chmod(0000, $pinfile);
+    $h->configtest_refuses('pin-source file unreadable', qr/ecdsa\.crt/, 'TLSCertificate',
+        qr/the PKCS#11 key '\Q$uri\E' cannot be used by user \Q$user\E .*PIN.*pin-source file readable/);
 }
 
 finish();
