@@ -134,6 +134,15 @@ my @errors = (
      $tok->{uri}->('rsa'),
      qr/the private key in 'pkcs11:token=modtls;object=rsa;type=private;pin-value=\*\*\*' does not belong to the certificate/],
 );
+# a certificate named by a pkcs11: URI: refused while parsing, URI not echoed
+{
+    my $h = TLSTest::Httpd->new(env => $tok->{env},
+        conf => tls_vhost(certs => ['"' . $tok->{uri}->('ecdsa', type => 'cert') . "\" \"$ecdsa_uri\""]));
+    my $out = $h->configtest_refuses('certificate as a pkcs11: URI', $line_re, 'TLSCertificate',
+                                     qr/certificate must be a PEM file/);
+    no_pin('certificate as a pkcs11: URI: apache2 -t', $out);
+}
+
 for my $c (@errors) {
     my ($name, $uri, $reason) = @$c;
     my $h = TLSTest::Httpd->new(env => $tok->{env},
