@@ -80,6 +80,14 @@ for my $mpm (qw(event prefork)) {
     $h->start;
     serve_all($h, $mpm);
 
+    # handshakes at once, in threads (event) or processes (prefork)
+    SKIP: {
+        skip 'h2load not installed', 1 unless have_tool('h2load');
+        my $r = h2load('https://localhost:' . $h->port . '/index.html', '--h1', '-n', 60, '-c', 6);
+        is($r->{succeeded}, 60, "$mpm: 60 requests on 6 connections made at once")
+            or diag($r->{out});
+    }
+
     # connections held open at once: on prefork each is another child, so
     # the keys work in every child process, not only in the first
     my (@held, %pids);

@@ -74,12 +74,4 @@ sub softhsm_token {
     return $tok;
 }
 
-# the objects of a token, as p11tool lists them (for diagnostics)
-sub list_objects {
-    my ($tok) = @_;
-    my ($rc, $out) = run_cmd(['p11tool', '--login', "--set-pin=$tok->{pin}", '--list-all',
-                              "pkcs11:token=$tok->{label}"], env => $tok->{env});
-    return $out;
-}
-
 1;
