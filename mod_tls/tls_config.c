@@ -274,6 +274,11 @@ static const char *add_certificate(cmd_parms *cmd, void *dc,
     tls_cert_t *cert = apr_pcalloc(cmd->pool, sizeof(*cert));
 
     (void)dc;
+    /* not read from a token (and the URI, with its PIN, not echoed) */
+    if (tls_conf_is_pkcs11(cert_file)) {
+        return cmd_error(cmd, "the certificate must be a PEM file: only "
+                         "the key can be a pkcs11: URI");
+    }
     cert->cert_file = ap_server_root_relative(cmd->pool, cert_file);
     if (tls_conf_is_pkcs11(key_file)) {
         cert->key_file = key_file;

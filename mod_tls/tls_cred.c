@@ -4,14 +4,22 @@
  * into GnuTLS credentials and priority caches once per configuration, and
  * shared read-only by every connection. */
 #include <httpd.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <apr_file_io.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <http_log.h>
 #include <http_core.h>
 #include <gnutls/x509.h>
 #include <gnutls/abstract.h>
+#include <gnutls/pkcs11.h>
+#include <unixd.h>
 
 #include "tls_config.h"
 #include "tls_cred.h"
@@ -125,22 +133,250 @@ static int cred_add(gnutls_certificate_credentials_t creds,
         creds, &cert->cert_pem, &cert->key_pem, GNUTLS_X509_FMT_PEM, NULL, 0);
 }
 
+/* Whether a PKCS#11 URI attribute name is "pin-value". p11-kit takes
+ * names as written, but a name in capitals or percent-encoded is hidden
+ * too: redacting more than the token would use costs nothing. */
+static int is_pin_value(const char *name, apr_size_t len)
+{
+    static const char want[] = "pin-value";
+    apr_size_t i = 0, j = 0;
+    int c;
+
+    while (i < len) {
+        c = (unsigned char)name[i++];
+        if (c == '%' && i + 1 < len && apr_isxdigit(name[i])
+            && apr_isxdigit(name[i + 1])) {
+            char hex[3] = { name[i], name[i + 1], '\0' };
+
+            c = (int)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        if (j >= sizeof(want) - 1 || apr_tolower(c) != want[j]) {
+            return 0;
+        }
+        ++j;
+    }
+    return j == sizeof(want) - 1;
+}
+
+/* The attributes are cut where p11-kit (RFC 7512) cuts them: at ';' in
+ * the path, at the first '?' that starts the query, at '&' in the query.
+ * So exactly what the token would be given as PIN is hidden, whatever the
+ * order of the attributes and whether the PIN is in the path (as GnuTLS
+ * accepts) or in the query; a percent-encoded PIN is hidden as written.
+ * pin-source stays: it names where the PIN is kept (a file that its
+ * permissions protect), not the PIN, and tells the admin which file. */
+const char *tls_cred_redact_uri(apr_pool_t *p, const char *key_file)
+{
+    apr_array_header_t *parts;
+    const char *s, *end, *eq;
+    int query = 0;
+
+    if (!tls_conf_is_pkcs11(key_file)) {
+        return key_file;
+    }
+    parts = apr_array_make(p, 16, sizeof(const char *));
+    APR_ARRAY_PUSH(parts, const char *) = "pkcs11:";
+    for (s = key_file + sizeof("pkcs11:") - 1; ; s = end + 1) {
+        end = s + strcspn(s, query ? "&" : ";?");
+        eq = memchr(s, '=', (apr_size_t)(end - s));
+        if (eq && is_pin_value(s, (apr_size_t)(eq - s))) {
+            APR_ARRAY_PUSH(parts, const char *) =
+                apr_pstrmemdup(p, s, (apr_size_t)(eq + 1 - s));
+            APR_ARRAY_PUSH(parts, const char *) = "***";
+        }
+        else {
+            APR_ARRAY_PUSH(parts, const char *) =
+                apr_pstrmemdup(p, s, (apr_size_t)(end - s));
+        }
+        if (!*end) {
+            break;
+        }
+        APR_ARRAY_PUSH(parts, const char *) = apr_pstrmemdup(p, end, 1);
+        query = query || *end == '?';
+    }
+    return apr_array_pstrcat(p, parts, '\0');
+}
+
+/* Messages name keys through tls_cred_redact_uri() only: a pkcs11: URI
+ * may hold the PIN. GnuTLS's messages describe the failure, never the key
+ * material nor the URI. */
 static const char *cred_add_error(apr_pool_t *p, const tls_cert_t *cert,
                                   int rv)
 {
+    const char *key = tls_cred_redact_uri(p, cert->key_file);
+
     if (rv == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
         return apr_psprintf(p, "the private key in '%s' does not belong to "
-                            "the certificate in '%s'", cert->key_file,
-                            cert->cert_file);
+                            "the certificate in '%s'", key, cert->cert_file);
     }
     if (rv == GNUTLS_E_BASE64_DECODING_ERROR
         || rv == GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR) {
-        return apr_psprintf(p, "no PEM private key found in '%s'",
-                            cert->key_file);
+        return apr_psprintf(p, "no PEM private key found in '%s'", key);
     }
-    /* GnuTLS messages describe the failure, never the key material. */
     return apr_psprintf(p, "cannot use certificate '%s' with key '%s': %s",
-                        cert->cert_file, cert->key_file, gnutls_strerror(rv));
+                        cert->cert_file, key, gnutls_strerror(rv));
+}
+
+/* Imports a PKCS#11 key and signs with it, as the calling process's user:
+ * what a child process does in its first handshake. NULL, or why not. */
+static const char *try_pkcs11_key(apr_pool_t *p, const char *url)
+{
+    static const char text[] = "mod_tls: can this process sign?";
+    const gnutls_datum_t data = { (unsigned char *)text, sizeof(text) - 1 };
+    gnutls_datum_t sig = { NULL, 0 };
+    gnutls_privkey_t key;
+    gnutls_sign_algorithm_t algo;
+    int rv, pk;
+
+    if ((rv = gnutls_privkey_init(&key)) < 0) {
+        return gnutls_strerror(rv);
+    }
+    rv = gnutls_privkey_import_url(key, url, 0);
+    if (rv >= 0) {
+        pk = gnutls_privkey_get_pk_algorithm(key, NULL);
+        algo = gnutls_pk_to_sign(pk, pk == GNUTLS_PK_EDDSA_ED25519
+                                     ? GNUTLS_DIG_SHA512
+                                     : pk == GNUTLS_PK_EDDSA_ED448
+                                     ? GNUTLS_DIG_SHAKE_256
+                                     : GNUTLS_DIG_SHA256);
+        /* a key type without a signature here: importing it must do */
+        if (algo != GNUTLS_SIGN_UNKNOWN) {
+            rv = gnutls_privkey_sign_data2(key, algo, 0, &data, &sig);
+            gnutls_free(sig.data);
+        }
+    }
+    gnutls_privkey_deinit(key);
+    if (rv == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE
+        || rv == GNUTLS_E_PKCS11_REQUESTED_OBJECT_NOT_AVAILBLE) {
+        /* GnuTLS says no more when the token itself is out of reach */
+        return apr_psprintf(p, "%s (no key matching the URI was found: is "
+                            "the token there, and readable by this user?)",
+                            gnutls_strerror(rv));
+    }
+    if (rv == GNUTLS_E_PKCS11_PIN_ERROR && strstr(url, "pin-source=")) {
+        /* also what an unreadable PIN file gives */
+        return apr_psprintf(p, "%s (is the pin-source file readable by this "
+                            "user?)", gnutls_strerror(rv));
+    }
+    return rv < 0 ? gnutls_strerror(rv) : NULL;
+}
+
+/* Becomes the User and Group of the child processes, in mod_unixd's order
+ * (groups, chroot, user), in a process that started as root. */
+static const char *become_child_user(apr_pool_t *p)
+{
+    const char *name = ap_unixd_config.user_name;
+    struct passwd *pw;
+
+    if (!name || name[0] == '#') {
+        pw = getpwuid(ap_unixd_config.user_id);
+        name = pw ? pw->pw_name : NULL;
+    }
+    if (setgid(ap_unixd_config.group_id) != 0
+        || (name && initgroups(name, ap_unixd_config.group_id) != 0)) {
+        return apr_psprintf(p, "cannot switch to group %s: %s",
+                            ap_unixd_config.group_name, strerror(errno));
+    }
+    if (ap_unixd_config.chroot_dir
+        && (chdir(ap_unixd_config.chroot_dir) != 0
+            || chroot(ap_unixd_config.chroot_dir) != 0 || chdir("/") != 0)) {
+        return apr_psprintf(p, "cannot chroot to %s: %s",
+                            ap_unixd_config.chroot_dir, strerror(errno));
+    }
+    if (setuid(ap_unixd_config.user_id) != 0) {
+        return apr_psprintf(p, "cannot switch to user id %ld: %s",
+                            (long)ap_unixd_config.user_id, strerror(errno));
+    }
+    return NULL;
+}
+
+/* try_pkcs11_key() in a forked process that has become the child
+ * processes' user, with its answer sent back through a pipe. The fork
+ * leaves this process's PKCS#11 state alone: the check process
+ * re-initialises the modules for itself (as the children do, GnuTLS
+ * noticing the fork) and ends with _exit(), finalising nothing. */
+static const char *try_pkcs11_key_forked(apr_pool_t *p, const char *url)
+{
+    char buf[1024];
+    const char *err;
+    apr_size_t len = 0;
+    ssize_t n;
+    int fds[2], status;
+    pid_t pid, w;
+
+    if (pipe(fds) != 0) {
+        return apr_psprintf(p, "cannot check it: pipe: %s", strerror(errno));
+    }
+    if ((pid = fork()) < 0) {
+        err = apr_psprintf(p, "cannot check it: fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return err;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        err = become_child_user(p);
+        if (!err) {
+            gnutls_pkcs11_reinit();
+            err = try_pkcs11_key(p, url);
+        }
+        if (err) {
+            n = write(fds[1], err, strlen(err));
+        }
+        _exit(err ? 1 : 0);
+    }
+    close(fds[1]);
+    while (len < sizeof(buf) - 1
+           && ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0
+               || (n < 0 && errno == EINTR))) {
+        len += n > 0 ? (apr_size_t)n : 0;
+    }
+    buf[len] = '\0';
+    close(fds[0]);
+    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+    }
+    /* a message is a failure; the status tells of a check that died */
+    if (len) {
+        return apr_pstrdup(p, buf);
+    }
+    if (w == pid && WIFSIGNALED(status)) {
+        return apr_psprintf(p, "the process checking it was killed by "
+                            "signal %d", WTERMSIG(status));
+    }
+    if (w == pid && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+        return "the process checking it failed";
+    }
+    return NULL;
+}
+
+/* Refuses a PKCS#11 key that the child processes could not use: a token
+ * that only root may read passes every check made by the parent (root)
+ * and then fails every handshake. Started as root, httpd checks in a
+ * process that has become the User; otherwise every process runs as this
+ * user, and the check runs here. */
+static const char *check_key_user(apr_pool_t *p, const tls_cert_t *cert)
+{
+    const char *user, *why;
+    struct passwd *pw;
+
+    if (geteuid() == 0) {
+        user = ap_unixd_config.user_name ? ap_unixd_config.user_name
+             : apr_psprintf(p, "#%ld", (long)ap_unixd_config.user_id);
+        why = try_pkcs11_key_forked(p, cert->key_file);
+    }
+    else {
+        pw = getpwuid(geteuid());
+        user = pw ? apr_pstrdup(p, pw->pw_name)
+                  : apr_psprintf(p, "#%ld", (long)geteuid());
+        why = try_pkcs11_key(p, cert->key_file);
+    }
+    if (!why) {
+        return NULL;
+    }
+    return apr_psprintf(p, "the PKCS#11 key '%s' cannot be used by user %s "
+                        "(the user child processes run as): %s",
+                        tls_cred_redact_uri(p, cert->key_file), user, why);
 }
 
 /* Reads a TLSCertificate's files and checks that they make a usable
@@ -168,13 +404,26 @@ static const char *cert_load(apr_pool_t *p, apr_pool_t *ptemp,
     if ((err = inspect_leaf(p, cert))) {
         return err;
     }
+    /* Not root: the check as the child user is the first look at the
+     * token, so that its failure names the user. */
+    if (tls_conf_is_pkcs11(cert->key_file) && geteuid() != 0
+        && (err = check_key_user(p, cert))) {
+        return err;
+    }
     /* Loading into throw-away credentials checks the key matches. */
     if ((rv = gnutls_certificate_allocate_credentials(&creds)) < 0) {
         return gnutls_strerror(rv);
     }
     rv = cred_add(creds, cert);
     gnutls_certificate_free_credentials(creds);
-    return rv < 0 ? cred_add_error(p, cert, rv) : NULL;
+    if (rv < 0) {
+        return cred_add_error(p, cert, rv);
+    }
+    /* Root: what root can use, the User may still not. */
+    if (tls_conf_is_pkcs11(cert->key_file) && geteuid() == 0) {
+        return check_key_user(p, cert);
+    }
+    return NULL;
 }
 
 /* Checks that a PEM file of CA certificates (or CRLs) can be used. */

@@ -7,4 +7,9 @@
 /* post_config and test_config: every TLS server's files are read and
  * checked and its credentials and priority cache built (tls_built_t). */
 void tls_cred_register_hooks(apr_pool_t *p);
+
+/* A TLSCertificate key (a file name or a pkcs11: URI) as messages show
+ * it: the value of a PKCS#11 URI's pin-value attribute replaced by "***".
+ * Every message that names a key goes through this. */
+const char *tls_cred_redact_uri(apr_pool_t *p, const char *key_file);
 #endif /* TLS_CRED_H */

@@ -93,11 +93,12 @@ my @MODULES = qw(authz_core authz_host mime dir alias headers rewrite
                  include reflector status setenvif env);
 
 # TLSTest::Httpd->new(mpm => 'event', conf => TEXT, listen => 1,
-#                     modules => [more], tls => 1)
+#                     modules => [more], tls => 1, env => { NAME => VALUE })
 # conf is appended to a complete server configuration; in it @PORT@, @PORT2@,
 # @PORT3@... are the server's ports, @PKI@ the test PKI, @DIR@ the server's
 # directory, @DOCROOT@ its document root. listen: how many ports. tls => 0
-# leaves mod_tls out.
+# leaves mod_tls out. env: variables httpd runs with (besides PATH, LANG and
+# MOD_TLS_TEST_ENV's), e.g. SOFTHSM2_CONF.
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
@@ -107,6 +108,7 @@ sub new {
         tls     => $o{tls} // 1,
         conf    => $o{conf} // '',
         global  => $o{global} // '',
+        env     => $o{env} || {},
     }, $class;
     die "unknown mpm $self->{mpm}" unless $MPM_CONF{$self->{mpm}};
     my $n = 1 + grep { $_->{dir} } @ALL;
@@ -264,6 +266,7 @@ sub _httpd {
     my ($self, @args) = @_;
     my @env = ('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C');
     push @env, split ' ', $ENV{MOD_TLS_TEST_ENV} if $ENV{MOD_TLS_TEST_ENV};
+    push @env, map { "$_=$self->{env}{$_}" } sort keys %{$self->{env}};
     return run_cmd(['env', '-i', @env, $HTTPD, '-f', $self->conf_file, @args],
                             timeout => 60);
 }
