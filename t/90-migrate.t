@@ -611,7 +611,7 @@ EOF
     my $h = TLSTest::Httpd->new(tls => 0, modules => ['ssl', 'socache_shmcb'],
                                 conf => "Include $sites/global.conf\n<IfModule ssl_module>\nInclude $sites/site.conf\n</IfModule>\n"
                                       . "<IfModule nonexistent_module>\nInclude $sites/not-read.conf\n</IfModule>\n");
-    my $actl = spit("$tmp/fake-apachectl", "#!/bin/sh\nexec $TLSTest::HTTPD -f " . $h->conf_file . " \"\$\@\"\n", 0755);
+    my $actl = spit("$tmp/fake-apachectl", "#!/bin/sh\nexec $TLSTest::Httpd::HTTPD -f " . $h->conf_file . " \"\$\@\"\n", 0755);
     my $k = migrate('--check', '--from-apachectl', '--apachectl', $actl);
     utf8::decode($k->{out});
     my $c = check_lines($k->{out});

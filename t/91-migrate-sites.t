@@ -25,7 +25,7 @@ use MIME::Base64 qw(encode_base64);
 
 my $MODSSL = '/usr/lib/apache2/modules/mod_ssl.so';
 plan skip_all => "mod_ssl is not installed ($MODSSL)" unless -f $MODSSL;
-plan skip_all => 'this test compares mod_tls with mod_ssl (MOD_TLS_TEST_EMULATE=ssl set)' if $TLSTest::EMULATE;
+plan skip_all => 'this test compares mod_tls with mod_ssl (MOD_TLS_TEST_EMULATE=ssl set)' if $TLSTest::Httpd::EMULATE;
 
 my %IMPL = implemented();
 my $orig = tmpdir() . '/orig';
@@ -41,7 +41,7 @@ my @AUTH = qw(auth_basic authn_core authn_file authz_user access_compat);
 sub pair {
     my (%o) = @_;
     my $main = spit("$orig/$o{name}.conf", $o{original});
-    my @args = ('--module-path', $TLSTest::MODULE);
+    my @args = ('--module-path', $TLSTest::Httpd::MODULE);
     my $conv = migrate_file($main, args => \@args);
     my $check = migrate_file($main, check => 1, args => \@args);
     # a define's value may differ per server: { ssl => ..., tls => ... }
@@ -398,7 +398,7 @@ SKIP: {
             mkdir $_ for $h->dir . '/conf', $h->dir . '/conf/ssl.crt', $h->dir . '/modules';
             spit($h->dir . "/conf/ssl.crt/$_", slurp(pki() . '/ca.crt')) for qw(ca.crt company-ca.crt);
             symlink($MODSSL, $h->dir . '/modules/mod_ssl.so');
-            symlink($TLSTest::MODULE, $h->dir . '/modules/mod_tls.so');
+            symlink($TLSTest::Httpd::MODULE, $h->dir . '/modules/mod_tls.so');
         };
         my $p = pair(name => "howto-$name", original => $text, modules => [@AUTH, 'socache_dbm'], setup => $files);
         if (@{$p->{gone}}) {
