@@ -23,15 +23,23 @@
 
 APLOG_USE_MODULE(tls);
 
-/* Request body kept while a client certificate is asked for, as mod_ssl's
- * SSLRenegBufferSize default. */
-#define TLS_REAUTH_BODY_LIMIT (128 * 1024)
+/* The request body cannot be kept while the client is asked for a
+ * certificate (TLSRenegBufferSize): 413, and the connection ends. */
+static int body_too_large(request_rec *r)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "request body larger than "
+                  "%" APR_OFF_T_FMT " bytes (TLSRenegBufferSize) while asking "
+                  "for a client certificate", tls_conf_reneg_buffer(r));
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return HTTP_REQUEST_ENTITY_TOO_LARGE;
+}
 
 /* Asks an open connection for a certificate; on any failure the request
  * is refused, and the connection is closed if it cannot be trusted. */
 static int ask_client(request_rec *r, tls_conn_t *tc, tls_client_mode_t mode,
                       int depth)
 {
+    const char *cl;
     apr_status_t rv;
 
     if (r->connection->master) {
@@ -43,12 +51,17 @@ static int ask_client(request_rec *r, tls_conn_t *tc, tls_client_mode_t mode,
                       r->uri);
         return HTTP_FORBIDDEN;
     }
+    if ((cl = apr_table_get(r->headers_in, "Content-Length"))
+        && apr_atoi64(cl) > tls_conf_reneg_buffer(r)) {
+        /* as mod_ssl: refused before asking, not halfway */
+        return body_too_large(r);
+    }
     tc->reauth_done = 1;
     /* ask, never abort: the answer is the request's 403, not a dead
      * connection */
     tls_verify_ask(tc, mode == TLS_CLIENT_REQUIRE ? TLS_CLIENT_OPTIONAL : mode,
                    depth);
-    rv = tls_handshake_reauth(tc, TLS_REAUTH_BODY_LIMIT);
+    rv = tls_handshake_reauth(tc, tls_conf_reneg_buffer(r));
     if (rv == APR_ENOTIMPL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "client certificate "
                       "needed for %s, but the client did not offer TLS 1.3 "
@@ -56,11 +69,7 @@ static int ask_client(request_rec *r, tls_conn_t *tc, tls_client_mode_t mode,
         return HTTP_FORBIDDEN;
     }
     if (rv == APR_ENOSPC) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "request body larger than "
-                      "%d bytes while asking for a client certificate",
-                      TLS_REAUTH_BODY_LIMIT);
-        r->connection->keepalive = AP_CONN_CLOSE;
-        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+        return body_too_large(r);
     }
     if (rv == APR_EACCES) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "client declined to "

@@ -353,6 +353,48 @@ static const char *cert_remain(apr_pool_t *p, gnutls_x509_crt_t crt)
 }
 
 /* The n-th SAN entry of a type, 0-based as mod_ssl counts. */
+/* The text of a DER string (UTF8String, IA5String, PrintableString,
+ * VisibleString, OCTET STRING), inside an explicit [0] tag if there is
+ * one; NULL for anything else. For extension values (PeerExtList). */
+static const char *der_string(apr_pool_t *p, const unsigned char *d,
+                              apr_size_t len)
+{
+    apr_size_t n, hdr;
+    unsigned i;
+
+    while (len >= 2) {
+        hdr = 2;
+        n = d[1];
+        if (n & 0x80) {
+            unsigned bytes = n & 0x7f;
+
+            if (bytes == 0 || bytes > 3 || len < 2 + bytes) {
+                return NULL;
+            }
+            for (n = 0, i = 0; i < bytes; ++i) {
+                n = (n << 8) | d[2 + i];
+            }
+            hdr += bytes;
+        }
+        if (n > len - hdr) {
+            return NULL;
+        }
+        switch (d[0]) {
+        case 0xa0:                       /* [0] EXPLICIT: look inside */
+            d += hdr;
+            len = n;
+            continue;
+        case 0x04: case 0x0c: case 0x13: case 0x16: case 0x1a:
+            return apr_pstrmemdup(p, (const char *)d + hdr, n);
+        default:
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* The n-th subjectAltName of a type; GnuTLS decodes the otherNames it
+ * knows (msUPN, dnsSRV) into types of their own. */
 static const char *cert_san(apr_pool_t *p, gnutls_x509_crt_t crt,
                             unsigned want, int n)
 {
@@ -372,6 +414,78 @@ static const char *cert_san(apr_pool_t *p, gnutls_x509_crt_t crt,
             return apr_pstrmemdup(p, buf, len);
         }
     }
+}
+
+/* The subjectAltName kinds of mod_ssl's SAN_* variables, and for which
+ * side StdEnvVars exports them, as mod_ssl does. */
+static const struct {
+    const char *var;       /* after "SAN_", before the number */
+    unsigned type;
+    const char *export_for; /* prefix: "SSL_CLIENT_", "SSL_SERVER_"; NULL */
+} sans[] = {
+    { "DNS", GNUTLS_SAN_DNSNAME, NULL },
+    { "Email", GNUTLS_SAN_RFC822NAME, NULL },
+    { "OTHER_msUPN", GNUTLS_SAN_OTHERNAME_MSUSERPRINCIPAL, "SSL_CLIENT_" },
+    { "OTHER_dnsSRV", GNUTLS_SAN_OTHERNAME_SRV, "SSL_SERVER_" },
+};
+
+/* SAN_DNS_0, SAN_OTHER_msUPN_1, ... (name without "SAN_"); NULL when name
+ * is none of them. */
+static const char *san_var(apr_pool_t *p, gnutls_x509_crt_t crt,
+                           const char *name)
+{
+    unsigned i;
+
+    for (i = 0; i < sizeof(sans) / sizeof(sans[0]); ++i) {
+        apr_size_t len = strlen(sans[i].var);
+        const char *num = name + len + 1;
+
+        if (!strncmp(name, sans[i].var, len) && name[len] == '_'
+            && apr_isdigit(*num) && strspn(num, "0123456789") == strlen(num)
+            && strlen(num) <= 4) {
+            const char *v = cert_san(p, crt, sans[i].type, atoi(num));
+            return v ? v : "";
+        }
+    }
+    return NULL;
+}
+
+apr_array_header_t *tls_certvars_ext_values(apr_pool_t *p,
+                                            gnutls_x509_crt_t crt,
+                                            const char *oid)
+{
+    apr_array_header_t *values = apr_array_make(p, 1, sizeof(const char *));
+    char eoid[128];
+    size_t oidlen;
+    unsigned i, j;
+
+    for (i = 0;; ++i) {
+        gnutls_datum_t der = { NULL, 0 };
+        const char *v;
+
+        oidlen = sizeof(eoid);
+        if (gnutls_x509_crt_get_extension_info(crt, i, eoid, &oidlen,
+                                               NULL) < 0) {
+            break;
+        }
+        if (strcmp(eoid, oid)
+            || gnutls_x509_crt_get_extension_data2(crt, i, &der) < 0) {
+            continue;
+        }
+        if (!(v = der_string(p, der.data, der.size))) {
+            /* not a string: its bytes in hex, something to compare with */
+            char *hex = apr_palloc(p, der.size * 2 + 1);
+
+            for (j = 0; j < der.size; ++j) {
+                apr_snprintf(hex + 2 * j, 3, "%02X", der.data[j]);
+            }
+            hex[der.size * 2] = '\0';
+            v = hex;
+        }
+        gnutls_free(der.data);
+        APR_ARRAY_PUSH(values, const char *) = v;
+    }
+    return values;
 }
 
 /* A big-endian unsigned number in decimal. */
@@ -456,8 +570,6 @@ static const char *dn_var(apr_pool_t *p, gnutls_x509_crt_t crt,
 const char *tls_certvars_get(apr_pool_t *p, gnutls_x509_crt_t crt,
                              const char *name)
 {
-    const char *v;
-
     if (!strncmp(name, "S_DN", 4) || !strncmp(name, "I_DN", 4)) {
         return dn_var(p, crt, name);
     }
@@ -488,26 +600,27 @@ const char *tls_certvars_get(apr_pool_t *p, gnutls_x509_crt_t crt,
     if (!strcmp(name, "CERT_RFC4523_CEA")) {
         return cert_cea(p, crt);
     }
-    if (!strncmp(name, "SAN_DNS_", 8) && apr_isdigit(name[8])) {
-        v = cert_san(p, crt, GNUTLS_SAN_DNSNAME, atoi(name + 8));
-        return v ? v : "";
-    }
-    if (!strncmp(name, "SAN_Email_", 10) && apr_isdigit(name[10])) {
-        v = cert_san(p, crt, GNUTLS_SAN_RFC822NAME, atoi(name + 10));
-        return v ? v : "";
+    if (!strncmp(name, "SAN_", 4)) {
+        return san_var(p, crt, name + 4);
     }
     return NULL;
 }
 
 static void san_export(apr_pool_t *p, gnutls_x509_crt_t crt,
-                       const char *prefix, const char *kind, unsigned type,
-                       apr_table_t *t)
+                       const char *prefix, apr_table_t *t)
 {
     const char *v;
+    unsigned i;
     int n;
 
-    for (n = 0; (v = cert_san(p, crt, type, n)); ++n) {
-        apr_table_setn(t, apr_psprintf(p, "%sSAN_%s_%d", prefix, kind, n), v);
+    for (i = 0; i < sizeof(sans) / sizeof(sans[0]); ++i) {
+        if (sans[i].export_for && strcmp(sans[i].export_for, prefix)) {
+            continue;
+        }
+        for (n = 0; (v = cert_san(p, crt, sans[i].type, n)); ++n) {
+            apr_table_setn(t, apr_psprintf(p, "%sSAN_%s_%d", prefix,
+                                           sans[i].var, n), v);
+        }
     }
 }
 
@@ -529,8 +642,7 @@ void tls_certvars_export(apr_pool_t *p, gnutls_x509_crt_t crt,
     if (gnutls_x509_crt_get_issuer(crt, &dn) >= 0) {
         dn_export(p, dn, apr_pstrcat(p, prefix, "I_DN_", NULL), t);
     }
-    san_export(p, crt, prefix, "DNS", GNUTLS_SAN_DNSNAME, t);
-    san_export(p, crt, prefix, "Email", GNUTLS_SAN_RFC822NAME, t);
+    san_export(p, crt, prefix, t);
     if (with_pem) {
         apr_table_setn(t, apr_pstrcat(p, prefix, "CERT", NULL),
                        cert_pem(p, crt));

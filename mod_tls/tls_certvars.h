@@ -18,6 +18,12 @@ const char *tls_certvars_get(apr_pool_t *p, gnutls_x509_crt_t crt,
 void tls_certvars_export(apr_pool_t *p, gnutls_x509_crt_t crt,
                          const char *prefix, int with_pem, apr_table_t *t);
 
+/* The values of the certificate's extensions with this OID (mod_ssl's
+ * PeerExtList): string contents, or the DER bytes in hex. */
+apr_array_header_t *tls_certvars_ext_values(apr_pool_t *p,
+                                            gnutls_x509_crt_t crt,
+                                            const char *oid);
+
 /* PEM text of a DER certificate. */
 const char *tls_certvars_pem(apr_pool_t *p, const gnutls_datum_t *der);
 

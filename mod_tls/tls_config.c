@@ -93,6 +93,7 @@ void *tls_conf_create_dir(apr_pool_t *p, char *dir)
     (void)dir;
     dc->client_mode = TLS_CLIENT_UNSET;
     dc->verify_depth = TLS_UNSET;
+    dc->reneg_buffer = TLS_UNSET;
     return dc;
 }
 
@@ -105,6 +106,7 @@ void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
     dc->client_mode = MERGE(client_mode, TLS_CLIENT_UNSET);
     dc->verify_depth = MERGE(verify_depth, TLS_UNSET);
     dc->user_name = MERGE(user_name, NULL);
+    dc->reneg_buffer = MERGE(reneg_buffer, TLS_UNSET);
     if (add->opts_set) {
         dc->opts_set = 1;
         dc->opts = add->opts;
@@ -123,6 +125,14 @@ void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
 tls_dir_conf_t *tls_conf_dir_get(request_rec *r)
 {
     return ap_get_module_config(r->per_dir_config, &tls_module);
+}
+
+apr_off_t tls_conf_reneg_buffer(request_rec *r)
+{
+    tls_dir_conf_t *dc = tls_conf_dir_get(r);
+
+    /* mod_ssl's SSLRenegBufferSize default */
+    return dc->reneg_buffer == TLS_UNSET ? 128 * 1024 : dc->reneg_buffer;
 }
 
 int tls_conf_dir_opts(request_rec *r)
@@ -520,6 +530,21 @@ static const char *set_user_name(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+static const char *set_reneg_buffer(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tls_dir_conf_t *dc = dcv;
+    const char *err;
+    long n;
+
+    if ((err = parse_number(cmd, arg, 0, 1024L * 1024 * 1024,
+                            "a number of bytes", &n))) {
+        return err;
+    }
+    /* in the server config and vhosts, the directory default */
+    dc->reneg_buffer = n;
+    return NULL;
+}
+
 static const char *set_session_tickets(cmd_parms *cmd, void *dc, int flag)
 {
     (void)dc;
@@ -771,6 +796,10 @@ const command_rec tls_conf_cmds[] = {
                   "any or an OID"),
     AP_INIT_TAKE1("TLSUserName", set_user_name, NULL, RSRC_CONF | OR_AUTHCFG,
                   "SSL_* variable whose value becomes the request's user"),
+    AP_INIT_TAKE1("TLSRenegBufferSize", set_reneg_buffer, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "bytes of request body kept while a client certificate is "
+                  "asked for (default 131072)"),
     AP_INIT_FLAG("TLSSessionTickets", set_session_tickets, NULL, RSRC_CONF,
                  "on: resume sessions by tickets (TLS 1.3 and 1.2)"),
     AP_INIT_TAKE1("TLSSessionTicketKeyFile", set_ticket_key_file, NULL,

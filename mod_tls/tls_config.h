@@ -52,6 +52,7 @@ typedef struct {
     gnutls_datum_t key_pem;     /* empty for a pkcs11: key */
     apr_time_t not_after;       /* leaf expiry */
     int preference;             /* lower is offered first: by key type */
+    int group;                  /* an ECDSA key's curve as TLS group id; 0 */
     const char *subject;        /* leaf subject, for messages */
     tls_conf_pos_t pos;
 } tls_cert_t;
@@ -75,6 +76,11 @@ typedef struct {
     const char *prio_string;          /* TLSPriorities + TLSProtocol */
     gnutls_priority_t prio;
     gnutls_datum_t ticket_key;        /* the master key bound to this vhost */
+    /* for TLS 1.2 clients whose supported_groups lack the curve of an
+     * ECDSA certificate (see tls_cred_for_hello); NULL: no ECDSA keys */
+    gnutls_certificate_credentials_t creds_no_ecdsa;
+    apr_array_header_t *ecdsa_groups; /* int: the ECDSA keys' curves */
+    int tls13;                        /* the priorities allow TLS 1.3 */
 } tls_built_t;
 
 /* One server's (vhost's) settings: TLS_UNSET (or NULL) where its
@@ -108,6 +114,7 @@ typedef struct {
     tls_client_mode_t client_mode;   /* in a directory: ask per request */
     int verify_depth;
     const char *user_name;           /* TLSUserName variable */
+    apr_off_t reneg_buffer;          /* TLSRenegBufferSize; TLS_UNSET */
     int opts;          /* TLSOptions set absolutely */
     int opts_add;      /* +opt */
     int opts_del;      /* -opt */
@@ -127,6 +134,9 @@ void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv);
 tls_srv_conf_t *tls_conf_srv_get(server_rec *s);
 tls_dir_conf_t *tls_conf_dir_get(request_rec *r);
 int tls_conf_dir_opts(request_rec *r);
+/* TLSRenegBufferSize for the request: body kept while asking for a
+ * client certificate. */
+apr_off_t tls_conf_reneg_buffer(request_rec *r);
 
 /* Resolves every server's unset settings to their defaults (and what its
  * <Location>/<Directory> sections imply); run by post_config and by the

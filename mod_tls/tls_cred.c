@@ -92,6 +92,24 @@ static int key_preference(int pk)
     }
 }
 
+/* The TLS group id of an ECDSA key's curve (RFC 8422), 0 for other keys:
+ * in TLS 1.2 the client's supported_groups must name it. */
+static int ecdsa_group(gnutls_x509_crt_t crt)
+{
+    gnutls_ecc_curve_t curve;
+
+    if (gnutls_x509_crt_get_pk_algorithm(crt, NULL) != GNUTLS_PK_ECDSA
+        || gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, NULL, NULL) < 0) {
+        return 0;
+    }
+    switch (curve) {
+    case GNUTLS_ECC_CURVE_SECP256R1: return 23;
+    case GNUTLS_ECC_CURVE_SECP384R1: return 24;
+    case GNUTLS_ECC_CURVE_SECP521R1: return 25;
+    default: return 0;
+    }
+}
+
 /* Leaf expiry and subject, for the startup warning and messages. */
 static const char *inspect_leaf(apr_pool_t *p, tls_cert_t *cert)
 {
@@ -111,6 +129,7 @@ static const char *inspect_leaf(apr_pool_t *p, tls_cert_t *cert)
     cert->not_after = apr_time_from_sec(gnutls_x509_crt_get_expiration_time(crt));
     cert->preference = key_preference(
         gnutls_x509_crt_get_pk_algorithm(crt, NULL));
+    cert->group = ecdsa_group(crt);
     if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
         cert->subject = apr_pstrmemdup(p, (char *)dn.data, dn.size);
         gnutls_free(dn.data);
@@ -524,8 +543,10 @@ static const char *load_files(apr_pool_t *p, apr_pool_t *ptemp,
     return NULL;
 }
 
+/* The server's credentials: trust anchors, CRLs, the verify function and
+ * its certificates (without the ECDSA ones when no_ecdsa). */
 static const char *setup_creds(apr_pool_t *p, server_rec *s,
-                               tls_srv_conf_t *sc,
+                               tls_srv_conf_t *sc, int no_ecdsa,
                                gnutls_certificate_credentials_t *pcreds)
 {
     apr_array_header_t *certs = apr_array_copy(p, sc->certs);
@@ -556,11 +577,15 @@ static const char *setup_creds(apr_pool_t *p, server_rec *s,
     for (i = 0; i < certs->nelts; ++i) {
         const tls_cert_t *cert = APR_ARRAY_IDX(certs, i, tls_cert_t *);
 
+        if (no_ecdsa && cert->group) {
+            continue;
+        }
         if ((rv = cred_add(creds, cert)) < 0) {
             return tls_conf_pos_error(p, &cert->pos, "%s",
                                       cred_add_error(p, cert, rv));
         }
-        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        if (!no_ecdsa
+            && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
             warn_expiry(s, cert);
         }
     }
@@ -586,6 +611,73 @@ static const char *setup_prio(apr_pool_t *p, tls_srv_conf_t *sc,
     return NULL;
 }
 
+/* Credentials without the ECDSA certificates, for TLS 1.2 clients that
+ * cannot use their curve: mod_ssl (OpenSSL) then offers another key type
+ * or refuses, where GnuTLS alone would offer the ECDSA key anyway. */
+static const char *setup_ecdsa_fallback(apr_pool_t *p, server_rec *s,
+                                        tls_srv_conf_t *sc, tls_built_t *built)
+{
+    int i;
+
+    for (i = 0; i < sc->certs->nelts; ++i) {
+        const tls_cert_t *cert = APR_ARRAY_IDX(sc->certs, i, tls_cert_t *);
+
+        if (cert->group) {
+            if (!built->ecdsa_groups) {
+                built->ecdsa_groups = apr_array_make(p, 2, sizeof(int));
+            }
+            APR_ARRAY_PUSH(built->ecdsa_groups, int) = cert->group;
+        }
+    }
+    return built->ecdsa_groups
+           ? setup_creds(p, s, sc, 1, &built->creds_no_ecdsa) : NULL;
+}
+
+static int allows_tls13(gnutls_priority_t prio)
+{
+    const unsigned *list;
+    int i, n = gnutls_priority_protocol_list(prio, &list);
+
+    for (i = 0; i < n; ++i) {
+        if (list[i] == GNUTLS_TLS1_3) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_group(const apr_array_header_t *groups, int group)
+{
+    int i;
+
+    for (i = 0; i < groups->nelts; ++i) {
+        if (APR_ARRAY_IDX(groups, i, int) == group) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+gnutls_certificate_credentials_t tls_cred_for_hello(const tls_built_t *built,
+                                                    const tls_hello_t *hello)
+{
+    int i;
+
+    /* TLS 1.3 matches keys to the client's signature algorithms, which
+     * name the curve; no supported_groups: any curve is fine (RFC 8422) */
+    if (!built->creds_no_ecdsa || !hello->groups
+        || (hello->tls13 && built->tls13)) {
+        return built->creds;
+    }
+    for (i = 0; i < built->ecdsa_groups->nelts; ++i) {
+        if (!has_group(hello->groups,
+                       APR_ARRAY_IDX(built->ecdsa_groups, i, int))) {
+            return built->creds_no_ecdsa;
+        }
+    }
+    return built->creds;
+}
+
 /* Builds a TLS server's credentials and priority cache; vhosts that
  * configure the same as the main server share its objects. */
 static const char *setup_server(apr_pool_t *p, apr_pool_t *ptemp,
@@ -607,8 +699,11 @@ static const char *setup_server(apr_pool_t *p, apr_pool_t *ptemp,
         && base->client_ca == sc->client_ca
         && base->client_crl == sc->client_crl) {
         built->creds = base->built->creds;
+        built->creds_no_ecdsa = base->built->creds_no_ecdsa;
+        built->ecdsa_groups = base->built->ecdsa_groups;
     }
-    else if ((err = setup_creds(p, s, sc, &built->creds))) {
+    else if ((err = setup_creds(p, s, sc, 0, &built->creds))
+             || (err = setup_ecdsa_fallback(p, s, sc, built))) {
         return err;
     }
     built->prio_string = tls_conf_priority_string(p, sc);
@@ -619,6 +714,7 @@ static const char *setup_server(apr_pool_t *p, apr_pool_t *ptemp,
     else if ((err = setup_prio(p, sc, built))) {
         return err;
     }
+    built->tls13 = allows_tls13(built->prio);
     sc->built = built;
     return NULL;
 }

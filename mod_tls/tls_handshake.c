@@ -17,6 +17,7 @@
 
 #include "tls_alpn.h"
 #include "tls_cache.h"
+#include "tls_cred.h"
 #include "tls_deadline.h"
 #include "tls_handshake.h"
 #include "tls_sni.h"
@@ -62,10 +63,16 @@ static int past_deadline(const tls_conn_t *tc)
  * priorities, certificates, client authentication, resumption and ALPN. */
 static int on_client_hello(tls_conn_t *tc, const gnutls_datum_t *msg)
 {
+    gnutls_certificate_credentials_t creds;
+    tls_hello_t hello;
     int rv;
 
-    if ((rv = tls_sni_on_hello(tc, msg)) != 0) {
+    if ((rv = tls_sni_on_hello(tc, msg, &hello)) != 0) {
         return rv;
+    }
+    creds = tls_cred_for_hello(tc->sc->built, &hello);
+    if (creds != tc->sc->built->creds) {
+        gnutls_credentials_set(tc->session, GNUTLS_CRD_CERTIFICATE, creds);
     }
     tls_verify_ask(tc, tc->sc->client_mode, tc->sc->verify_depth);
     tls_cache_bind(tc);

@@ -11,7 +11,10 @@
 #include "tls_hello.h"
 
 #define EXT_SERVER_NAME  0
+#define EXT_GROUPS       10
 #define EXT_ALPN         16
+#define EXT_VERSIONS     43
+#define TLS1_3           0x0304
 #define SNI_HOST_NAME    0
 
 #define DECODE_ERROR     GNUTLS_E_UNEXPECTED_PACKET_LENGTH
@@ -131,6 +134,39 @@ static int read_alpn(apr_pool_t *p, reader_t *ext, tls_hello_t *hello)
     return 0;
 }
 
+/* supported_groups (RFC 8446 4.2.7): a non-empty list of 2-byte ids. */
+static int read_groups(apr_pool_t *p, reader_t *ext, tls_hello_t *hello)
+{
+    reader_t list;
+    apr_size_t id;
+
+    if (read_vector(ext, 2, 2, 65534, &list) || ext->left != 0
+        || (list.left & 1)) {
+        return DECODE_ERROR;
+    }
+    hello->groups = apr_array_make(p, (int)(list.left / 2), sizeof(int));
+    while (!read_uint(&list, 2, &id)) {
+        APR_ARRAY_PUSH(hello->groups, int) = (int)id;
+    }
+    return 0;
+}
+
+/* supported_versions (RFC 8446 4.2.1), as a client sends it. */
+static int read_versions(reader_t *ext, tls_hello_t *hello)
+{
+    reader_t list;
+    apr_size_t v;
+
+    if (read_vector(ext, 1, 2, 254, &list) || ext->left != 0
+        || (list.left & 1)) {
+        return DECODE_ERROR;
+    }
+    while (!read_uint(&list, 2, &v)) {
+        hello->tls13 |= (v == TLS1_3);
+    }
+    return 0;
+}
+
 int tls_hello_parse(apr_pool_t *p, const unsigned char *msg, apr_size_t len,
                     tls_hello_t *hello)
 {
@@ -140,6 +176,8 @@ int tls_hello_parse(apr_pool_t *p, const unsigned char *msg, apr_size_t len,
 
     hello->sni = NULL;
     hello->alpn = NULL;
+    hello->groups = NULL;
+    hello->tls13 = 0;
     /* legacy_version and random, then the three vectors before the
      * extensions; the version is GnuTLS's to judge */
     if (skip(&r, 2 + 32)
@@ -169,6 +207,12 @@ int tls_hello_parse(apr_pool_t *p, const unsigned char *msg, apr_size_t len,
         else if (type == EXT_ALPN) {
             rv = seen_alpn++ ? GNUTLS_E_RECEIVED_ILLEGAL_EXTENSION
                              : read_alpn(p, &ext, hello);
+        }
+        else if (type == EXT_GROUPS && !hello->groups) {
+            rv = read_groups(p, &ext, hello);
+        }
+        else if (type == EXT_VERSIONS) {
+            rv = read_versions(&ext, hello);
         }
         if (rv) {
             return rv;

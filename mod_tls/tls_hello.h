@@ -9,6 +9,8 @@
 typedef struct {
     const char *sni;            /* the host_name asked for; NULL: none */
     apr_array_header_t *alpn;   /* ALPN names (const char *); NULL: none */
+    apr_array_header_t *groups; /* supported_groups (int); NULL: none */
+    int tls13;                  /* supported_versions offers TLS 1.3 */
 } tls_hello_t;
 
 /* Reads a ClientHello message body (after the 4-byte handshake header),

@@ -11,7 +11,6 @@
 #include <http_protocol.h>
 #include <http_vhost.h>
 
-#include "tls_hello.h"
 #include "tls_sni.h"
 
 APLOG_USE_MODULE(tls);
@@ -80,18 +79,18 @@ static const char *hello_error(int rv)
     }
 }
 
-int tls_sni_on_hello(tls_conn_t *tc, const gnutls_datum_t *msg)
+int tls_sni_on_hello(tls_conn_t *tc, const gnutls_datum_t *msg,
+                     tls_hello_t *hello)
 {
     server_rec *s = NULL;
-    tls_hello_t hello;
     int rv;
 
-    if ((rv = tls_hello_parse(tc->c->pool, msg->data, msg->size, &hello))) {
+    if ((rv = tls_hello_parse(tc->c->pool, msg->data, msg->size, hello))) {
         tc->fail_reason = hello_error(rv);
         return rv;
     }
-    tc->sni = hello.sni;
-    tc->alpn_offered = hello.alpn;
+    tc->sni = hello->sni;
+    tc->alpn_offered = hello->alpn;
     if (tc->sni) {
         s = find_vhost(tc->c, tc->sni);
     }

@@ -367,14 +367,56 @@ static const char *expr_var(ap_expr_eval_ctx_t *ctx, const void *data)
     return v ? v : "";
 }
 
+/* The function SSL: %{SSL:SSL_PROTOCOL}, SSL('SSL_CIPHER'), as mod_ssl. */
+static const char *expr_ssl_fn(ap_expr_eval_ctx_t *ctx, const void *data,
+                               const char *arg)
+{
+    (void)data;
+    return expr_var(ctx, arg);
+}
+
+/* PeerExtList('oid'): the client certificate's extension values, as
+ * mod_ssl's; empty without a verified certificate. */
+static apr_array_header_t *expr_peer_ext_list(ap_expr_eval_ctx_t *ctx,
+                                              const void *data,
+                                              const char *arg)
+{
+    tls_conn_t *tc = tls_conn_get(ctx->c);
+
+    (void)data;
+    if (!tls_conn_is_open(tc) || !tc->client_crt || !arg) {
+        return apr_array_make(ctx->p, 0, sizeof(const char *));
+    }
+    return tls_certvars_ext_values(ctx->p, tc->client_crt, arg);
+}
+
 static int tls_hook_expr_lookup(ap_expr_lookup_parms *parms)
 {
-    if (parms->type != AP_EXPR_FUNC_VAR || strncmp(parms->name, "SSL_", 4)) {
+    switch (parms->type) {
+    case AP_EXPR_FUNC_VAR:
+        if (strncmp(parms->name, "SSL_", 4)) {
+            return DECLINED;
+        }
+        *parms->func = expr_var;
+        *parms->data = parms->name;
+        return OK;
+    case AP_EXPR_FUNC_STRING:
+        if (strcmp(parms->name, "SSL")) {
+            return DECLINED;
+        }
+        *parms->func = expr_ssl_fn;
+        *parms->data = NULL;
+        return OK;
+    case AP_EXPR_FUNC_LIST:
+        if (strcmp(parms->name, "PeerExtList")) {
+            return DECLINED;
+        }
+        *parms->func = expr_peer_ext_list;
+        *parms->data = NULL;
+        return OK;
+    default:
         return DECLINED;
     }
-    *parms->func = expr_var;
-    *parms->data = parms->name;
-    return OK;
 }
 
 /* %{VAR}x in LogFormat */

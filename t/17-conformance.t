@@ -80,6 +80,7 @@ sub answer {
                          until => sub { defined server_hello_version($_[0]) });
     $r->{alert} = first_alert($r->{data});
     $r->{version} = server_hello_version($r->{data});
+    $r->{cipher} = server_hello_cipher($r->{data});
     return $r;
 }
 
@@ -183,6 +184,32 @@ $r = answer(hello_record({ sni => 'localhost', tls13 => 1, alpn => ['h2', 'http/
 is(sprintf('%04x', $r->{version} // 0), '0304', 'ALPN with http/1.1 among the offer: handshake goes on');
 my $o = tls_get(client => 'openssl', port => $h->port(2), args => ['-alpn', 'h3']);
 like($o->{out}, qr/no application protocol/i, 'openssl s_client -alpn h3: no application protocol alert');
+
+# TLS 1.2 and an ECDSA P-256 key: only for clients whose supported_groups
+# name P-256 (RFC 8422 5.3); others get the RSA key, or, where there is
+# none, handshake_failure, as from mod_ssl
+{
+    my $both = TLSTest::Httpd->new(listen => 2, conf => tls_vhost(certs => ['ecdsa', 'rsa'])
+        . tls_vhost(port => '@PORT2@', certs => ['ecdsa']));
+    $both->start;
+    my %suite = (0xc02b => 'ECDHE-ECDSA', 0xc02f => 'ECDHE-RSA');
+    my @ciphers = (0xc02b, 0xc02f);
+    my $with = answer(hello_record({ sni => 'localhost', ciphers => \@ciphers, groups => [0x1d, 0x17] }),
+                      port => $both->port);
+    is($suite{$with->{cipher} // 0} // 'none', 'ECDHE-ECDSA', 'TLS 1.2, client with P-256: the ECDSA key');
+    my $without = answer(hello_record({ sni => 'localhost', ciphers => \@ciphers, groups => [0x1d, 0x18] }),
+                         port => $both->port);
+    is($suite{$without->{cipher} // 0} // 'none', 'ECDHE-RSA', 'TLS 1.2, client without P-256: the RSA key');
+    $without = answer(hello_record({ sni => 'localhost', ciphers => \@ciphers, groups => [0x1d, 0x18] }),
+                      port => $both->port(1));
+    is($without->{alert}{description} // 'none', $A{handshake_failure},
+       'TLS 1.2, client without P-256, ECDSA key only: handshake_failure');
+    my $tls13 = answer(hello_record({ sni => 'localhost', tls13 => 1, groups => [0x1d, 0x18] }),
+                       port => $both->port(1));
+    is(sprintf('%04x', $tls13->{version} // 0), '0304',
+       'TLS 1.3 without P-256 in supported_groups: the signature algorithms decide, the ECDSA key serves');
+    $both->stop;
+}
 
 # bytes that cannot start a TLS record are refused at once
 for my $bytes ("\x00", "\x17", "\x01\x02\x03", "\xff") {

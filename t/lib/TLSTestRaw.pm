@@ -18,7 +18,8 @@ use Exporter 'import';
 
 our @EXPORT = qw(
     record handshake_msg client_hello_body client_hello parse_records
-    first_alert server_hello_version ext raw_clients raw_connect is_open
+    first_alert server_hello_version server_hello_cipher ext raw_clients
+    raw_connect is_open
     poke raw_exchange
 );
 
@@ -42,7 +43,8 @@ sub _vec8  { pack('C', length $_[0]) . $_[0] }
 sub _vec16 { pack('n', length $_[0]) . $_[0] }
 
 # client_hello_body(sni => NAME (undef: no SNI), alpn => [PROTOS],
-#   tls13 => 1 (supported_versions + a key share), version => 0x0303
+#   tls13 => 1 (supported_versions + a key share), groups => [IDS] (default
+#   x25519, secp256r1, secp384r1), version => 0x0303
 #   (legacy_version), ciphers => [IDS], extensions => 0 (none at all),
 #   extra => [EXT bytes...]): the ClientHello message body
 sub client_hello_body {
@@ -52,7 +54,7 @@ sub client_hello_body {
     my $exts = '';
     if ($o{extensions} // 1) {
         $exts .= ext(0, _vec16(pack('C', 0) . _vec16($o{sni}))) if defined $o{sni};
-        $exts .= ext(10, _vec16(pack('n*', 0x001d, 0x0017, 0x0018)));       # groups
+        $exts .= ext(10, _vec16(pack('n*', @{$o{groups} || [0x001d, 0x0017, 0x0018]})));
         $exts .= ext(11, _vec8(pack('C', 0)));                                # point formats
         $exts .= ext(13, _vec16(pack('n*', 0x0403, 0x0804, 0x0401, 0x0807,
                                      0x0503, 0x0805, 0x0501)));              # signatures
@@ -104,6 +106,18 @@ sub first_alert {
         next unless $r->{type} == 21 && length($r->{body}) == 2;
         my ($level, $desc) = unpack('C C', $r->{body});
         return { level => $level, description => $desc };
+    }
+    return undef;
+}
+
+# server_hello_cipher(BYTES): the cipher suite a ServerHello chose, or undef
+sub server_hello_cipher {
+    my ($bytes) = @_;
+    for my $r (parse_records($bytes)) {
+        next unless $r->{type} == 22 && ord($r->{body}) == 2;
+        my $b = substr($r->{body}, 4);
+        my $sid_len = ord(substr($b, 34, 1));
+        return unpack('n', substr($b, 35 + $sid_len, 2));
     }
     return undef;
 }
