@@ -244,7 +244,8 @@ apr_status_t tls_filter_fail(tls_filter_t *f, int err, const char *what)
     if (err == GNUTLS_E_INVALID_SESSION) {
         /* the peer's close_notify ended the session: nothing to report */
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c,
-                      "TLS %s after the client closed the session", what);
+                      "TLS %s after the %s closed the session", what,
+                      f->c->outgoing ? "backend" : "client");
     }
     else if (f->timed_out) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c,
@@ -276,8 +277,10 @@ static apr_status_t refuse_renegotiation(tls_filter_t *f)
 
     if (!f->renegotiation_refused) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c,
-                      "client-initiated renegotiation refused with a "
-                      "no_renegotiation warning; the connection goes on");
+                      "%s renegotiation refused with a "
+                      "no_renegotiation warning; the connection goes on",
+                      f->c->outgoing ? "a backend's (HelloRequest)"
+                                     : "client-initiated");
         f->renegotiation_refused = 1;
     }
     gnutls_alert_send(f->session, GNUTLS_AL_WARNING,
@@ -496,6 +499,8 @@ static apr_status_t eat_crlf(tls_filter_t *f)
     return APR_SUCCESS;
 }
 
+static apr_status_t uncork(tls_filter_t *f);
+
 static apr_status_t tls_filter_in(ap_filter_t *fl, apr_bucket_brigade *bb,
                                   ap_input_mode_t mode, apr_read_type_e block,
                                   apr_off_t readbytes)
@@ -504,6 +509,13 @@ static apr_status_t tls_filter_in(ap_filter_t *fl, apr_bucket_brigade *bb,
     apr_status_t rv;
 
     if (f->mode == TLS_FILTER_WAITING && (rv = f->open(f->baton))) {
+        return rv;
+    }
+    /* whoever reads may be waiting for the answer to what it wrote last,
+     * unflushed (a backend, for mod_proxy's request): it goes out, as
+     * read_raw() does with the records made */
+    if (f->corked && f->mode == TLS_FILTER_TLS
+        && (rv = uncork(f)) != APR_SUCCESS) {
         return rv;
     }
     if (f->mode == TLS_FILTER_DEAD || f->mode == TLS_FILTER_WAITING) {
