@@ -142,15 +142,20 @@ static const char *backend_fault(tls_conn_t *tc, int err, apr_status_t *rv,
         received = gnutls_alert_get(tc->session);
         return apr_psprintf(p, "the backend sent the alert '%s'%s",
             gnutls_alert_get_name(received),
-            !tc->proxy->cert && (received == GNUTLS_A_CERTIFICATE_REQUIRED
-                                 || received == GNUTLS_A_HANDSHAKE_FAILURE)
-            ? " (does it want a client certificate? see "
-              "TLSProxyMachineCertificate)" : "");
+            !tc->proxy->cert
+            && gnutls_certificate_client_get_request_status(tc->session)
+            ? " after asking for a client certificate, which we do not "
+              "have (see TLSProxyMachineCertificate)" : "");
     }
     *alert = 1;
-    return tc->fail_reason ? tc->fail_reason
-                           : apr_psprintf(p, "%s (%d)", gnutls_strerror(err),
-                                          err);
+    if (tc->fail_reason) {
+        return tc->fail_reason;
+    }
+    return apr_psprintf(p, "%s (%d)%s", gnutls_strerror(err), err,
+                        err == GNUTLS_E_UNEXPECTED_PACKET
+                        || err == GNUTLS_E_UNEXPECTED_PACKET_LENGTH
+                        || err == GNUTLS_E_UNSUPPORTED_VERSION_PACKET
+                        ? "; does the backend speak TLS on that port?" : "");
 }
 
 /* A backend handshake failed: one line at error level that names the
