@@ -49,6 +49,7 @@ struct tls_filter_t {
     apr_size_t corked_len;       /* plaintext it holds for one record */
     int key_update_owed;         /* see write_data */
     int renegotiation_refused;   /* logged once per connection */
+    const char *label;           /* names the peer in messages, or NULL */
 };
 
 static ap_filter_rec_t *tls_in_filter_handle;
@@ -239,8 +240,39 @@ static ssize_t tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
     return (ssize_t)total;
 }
 
+void tls_filter_set_label(tls_filter_t *f, const char *label)
+{
+    f->label = label;
+}
+
+/* A backend that asked for our certificate in the handshake may refuse it
+ * (or its absence) only later: in TLS 1.3 its alert comes after our side
+ * of the handshake is done. */
+const char *tls_filter_alert_text(tls_filter_t *f)
+{
+    const char *peer = f->c->outgoing ? "backend" : "client";
+    const char *hint = "";
+
+    if (f->c->outgoing
+        && gnutls_certificate_client_get_request_status(f->session)) {
+        hint = gnutls_certificate_get_ours(f->session)
+               ? " after asking for our client certificate (see "
+                 "TLSProxyMachineCertificate)"
+               : " after asking for a client certificate, which we do not "
+                 "have (see TLSProxyMachineCertificate)";
+    }
+    return apr_psprintf(f->c->pool, "the %s sent the alert '%s'%s", peer,
+                        gnutls_alert_get_name(gnutls_alert_get(f->session)),
+                        hint);
+}
+
 apr_status_t tls_filter_fail(tls_filter_t *f, int err, const char *what)
 {
+    /* a backend's failure is the admin's to fix, a client's the client's */
+    int level = f->c->outgoing ? APLOG_ERR : APLOG_INFO;
+    const char *with = f->label ? apr_pstrcat(f->c->pool, " with ", f->label,
+                                              NULL) : "";
+
     if (err == GNUTLS_E_INVALID_SESSION) {
         /* the peer's close_notify ended the session: nothing to report */
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c,
@@ -248,13 +280,19 @@ apr_status_t tls_filter_fail(tls_filter_t *f, int err, const char *what)
                       f->c->outgoing ? "backend" : "client");
     }
     else if (f->timed_out) {
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c,
-                      "TLS %s timed out, closing the connection", what);
+        ap_log_cerror(APLOG_MARK, level, 0, f->c,
+                      "TLS %s%s timed out, closing the connection", what,
+                      with);
+    }
+    else if (err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+        ap_log_cerror(APLOG_MARK, level, 0, f->c,
+                      "TLS %s%s failed: %s, closing the connection", what,
+                      with, tls_filter_alert_text(f));
     }
     else {
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c,
-                      "TLS %s failed: %s (%d), closing the connection", what,
-                      gnutls_strerror(err), err);
+        ap_log_cerror(APLOG_MARK, level, 0, f->c,
+                      "TLS %s%s failed: %s (%d), closing the connection",
+                      what, with, gnutls_strerror(err), err);
         if (err != GNUTLS_E_PUSH_ERROR && err != GNUTLS_E_PULL_ERROR) {
             gnutls_alert_send_appropriate(f->session, err);
             tls_filter_send(f, 1);

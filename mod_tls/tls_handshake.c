@@ -117,7 +117,6 @@ static const char *backend_fault(tls_conn_t *tc, int err, apr_status_t *rv,
 {
     apr_pool_t *p = tc->c->pool;
     apr_status_t net = tls_filter_net_status(tc->filter);
-    int received;
 
     *rv = APR_ECONNABORTED;
     *alert = 0;
@@ -139,13 +138,7 @@ static const char *backend_fault(tls_conn_t *tc, int err, apr_status_t *rv,
         return apr_psprintf(p, "network error: %pm", &net);
     }
     if (err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-        received = gnutls_alert_get(tc->session);
-        return apr_psprintf(p, "the backend sent the alert '%s'%s",
-            gnutls_alert_get_name(received),
-            !tc->proxy->cert
-            && gnutls_certificate_client_get_request_status(tc->session)
-            ? " after asking for a client certificate, which we do not "
-              "have (see TLSProxyMachineCertificate)" : "");
+        return tls_filter_alert_text(tc->filter);
     }
     *alert = 1;
     if (tc->fail_reason) {
@@ -224,9 +217,8 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err)
                       "connection during the handshake");
     }
     else if (err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
-                      "TLS handshake failed: the client sent the alert '%s'",
-                      gnutls_alert_get_name(gnutls_alert_get(tc->session)));
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, "TLS handshake failed: %s",
+                      tls_filter_alert_text(tc->filter));
     }
     else {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
@@ -388,7 +380,10 @@ static apr_status_t start_outgoing(tls_conn_t *tc)
         apr_socket_timeout_get(sock, &timeout);
     }
     tc->deadline = timeout > 0 ? tc->started + timeout : 0;
-    if ((tc->fail_reason = tls_proxy_setup(tc))) {
+    tc->fail_reason = tls_proxy_setup(tc);
+    tls_filter_set_label(tc->filter, apr_pstrcat(tc->c->pool, "backend ",
+                                                 tc->backend, NULL));
+    if (tc->fail_reason) {
         return handshake_failed(tc, GNUTLS_E_INTERNAL_ERROR);
     }
     tls_cache_backend_resume(tc);
