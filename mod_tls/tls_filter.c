@@ -43,6 +43,7 @@ struct tls_filter_t {
     apr_status_t net_status;     /* the last failure seen below us */
     int net_eof;                 /* the peer closed its side */
     int would_block;             /* the last read found nothing, yet */
+    int read_timeup;             /* the last read hit the socket's timeout */
     int timed_out;               /* a read or write hit the deadline */
 
     int corked;                  /* GnuTLS gathers small writes */
@@ -198,6 +199,11 @@ static apr_size_t brigade_take(apr_bucket_brigade *bb, char *buf,
     return got;
 }
 
+/* Once the connection is open, a socket timeout is the caller's to judge:
+ * mod_proxy_http2 polls its backend with short timeouts and reads on,
+ * mod_reqtimeout gives up. GnuTLS hears "try again" (a fatal pull error
+ * would end the session for good) and read_record() passes the timeout
+ * up. A handshake's timeout (and a deadline's) stays fatal. */
 static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
     tls_filter_t *f = ptr;
@@ -206,7 +212,14 @@ static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
         apr_status_t rv = read_raw(f, f->block, TLS_NET_READ_SIZE);
 
         if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
-            gnutls_transport_set_errno(f->session, status_to_errno(rv));
+            int err = status_to_errno(rv);
+
+            if (APR_STATUS_IS_TIMEUP(rv) && f->mode == TLS_FILTER_TLS
+                && !f->timed_out) {
+                f->read_timeup = 1;
+                err = EAGAIN;
+            }
+            gnutls_transport_set_errno(f->session, err);
             return -1;
         }
     }
@@ -346,6 +359,7 @@ static apr_status_t read_record(tls_filter_t *f, apr_read_type_e block)
         apr_size_t made = f->raw_out_len;
 
         f->would_block = 0;
+        f->read_timeup = 0;
         n = gnutls_record_recv_packet(f->session, &pkt);
         if (f->raw_out_len != made) {
             /* an alert made while reading; what was there before (a
@@ -370,6 +384,9 @@ static apr_status_t read_record(tls_filter_t *f, apr_read_type_e block)
              * only the network's EAGAIN means there is nothing to read */
             if (f->would_block) {
                 return APR_EAGAIN;
+            }
+            if (f->read_timeup) {
+                return APR_TIMEUP;
             }
             continue;
         case GNUTLS_E_INTERRUPTED:
