@@ -129,8 +129,10 @@ static const char *backend_fault(tls_conn_t *tc, int err, apr_status_t *rv,
                            apr_time_sec(tc->deadline - tc->started))
             : "timed out (the proxy's timeout)";
     }
+    /* (a close in the middle of a record makes it one cut short) */
     if (tls_filter_saw_eof(tc->filter)
-        && err == GNUTLS_E_PREMATURE_TERMINATION) {
+        && (err == GNUTLS_E_PREMATURE_TERMINATION
+            || err == GNUTLS_E_UNEXPECTED_PACKET_LENGTH)) {
         return "the backend closed the connection during the handshake";
     }
     if (net != APR_SUCCESS
