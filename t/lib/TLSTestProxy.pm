@@ -1,5 +1,5 @@
 package TLSTestProxy;
-# Helpers of the proxy tests (t/5*-proxy*.t), over TLSTest: backends (httpd
+# Helpers of the proxy tests (t/50-proxy*.t), over TLSTest: backends (httpd
 # instances with mod_tls or mod_ssl), a frontend that proxies to them with
 # mod_proxy, and what each of them saw.
 #
