@@ -838,6 +838,8 @@ static void tls_hook_test_config(apr_pool_t *pconf, server_rec *s)
     err = setup_all(ptemp, ptemp, s);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
+        /* what was built before the error goes with the pool */
+        apr_pool_destroy(ptemp);
         exit(1);
     }
     apr_pool_destroy(ptemp);
