@@ -21,8 +21,6 @@ APLOG_USE_MODULE(tls);
 #define TLS_RECORD_MAX          16384
 /* Pass ciphertext down once this much has piled up in one filter call. */
 #define TLS_OUT_PASS_THRESHOLD  (4 * TLS_RECORD_MAX)
-/* Raw bytes asked for per network read. */
-#define TLS_NET_READ_SIZE       (TLS_RECORD_MAX + 512)
 
 struct tls_filter_t {
     conn_rec *c;
@@ -199,7 +197,12 @@ static apr_size_t brigade_take(apr_bucket_brigade *bb, char *buf,
     return got;
 }
 
-/* Once the connection is open, a socket timeout is the caller's to judge:
+/* GnuTLS pulls a record's header, then its body: asked for no more than
+ * that, the core reads the socket once (up to 8000 bytes, kept for the
+ * next pull); asked for more than one read brings, it would read again to
+ * be greedy, which costs a failed read for every small message.
+ *
+ * Once the connection is open, a socket timeout is the caller's to judge:
  * mod_proxy_http2 polls its backend with short timeouts and reads on,
  * mod_reqtimeout gives up. GnuTLS hears "try again" (a fatal pull error
  * would end the session for good) and read_record() passes the timeout
@@ -209,7 +212,7 @@ static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
     tls_filter_t *f = ptr;
 
     if (APR_BRIGADE_EMPTY(f->raw_in) && !f->net_eof) {
-        apr_status_t rv = read_raw(f, f->block, TLS_NET_READ_SIZE);
+        apr_status_t rv = read_raw(f, f->block, (apr_off_t)len);
 
         if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
             int err = status_to_errno(rv);
