@@ -14,6 +14,13 @@ void tls_cache_bind(struct tls_conn_t *tc);
  * Finished is in (see tls_cache.c why). */
 void tls_cache_handshake_done(struct tls_conn_t *tc);
 
+/* Backend connections: before the handshake, offers the session this
+ * process last had with the same backend (address, SNI, TLSProxy*
+ * settings); whenever the session has become resumable (TLS 1.2: the
+ * handshake is done; TLS 1.3: a ticket came), keeps it for the next. */
+void tls_cache_backend_resume(struct tls_conn_t *tc);
+void tls_cache_backend_keep(struct tls_conn_t *tc);
+
 void tls_cache_register_hooks(apr_pool_t *p);
 
 #endif /* TLS_CACHE_H */

@@ -9,6 +9,7 @@
 #include <http_log.h>
 #include <apr_lib.h>
 #include <http_core.h>
+#include <mod_proxy.h>
 
 #include "tls_config.h"
 
@@ -55,6 +56,60 @@ void *tls_conf_create_srv(apr_pool_t *p, server_rec *s)
 }
 
 #define MERGE(field, unset) (add->field != (unset) ? add->field : base->field)
+
+/* Takes into pc what it leaves unset from base. */
+static void proxy_fill(tls_proxy_conf_t *pc, const tls_proxy_conf_t *base)
+{
+    if (pc->engine == TLS_UNSET) {
+        pc->engine = base->engine;
+    }
+    if (!pc->ca_file) {
+        pc->ca_file = base->ca_file;
+        pc->ca_pos = base->ca_pos;
+    }
+    if (!pc->crl_file) {
+        pc->crl_file = base->crl_file;
+        pc->crl_pos = base->crl_pos;
+    }
+    if (pc->verify == TLS_UNSET) {
+        pc->verify = base->verify;
+    }
+    if (pc->check_name == TLS_UNSET) {
+        pc->check_name = base->check_name;
+    }
+    if (!pc->cert) {
+        pc->cert = base->cert;
+    }
+    if (!pc->priorities) {
+        pc->priorities = base->priorities;
+        pc->priorities_pos = base->priorities_pos;
+    }
+    if (pc->protocols == TLS_UNSET) {
+        pc->protocols = base->protocols;
+    }
+}
+
+/* TLSProxy* while the configuration is read: a virtual host's lines over
+ * the server config's, field by field. A resolved record (a <Proxy>
+ * section's, see tls_proxy_conf_t) is taken as it is: it was completed
+ * from the scope it was written in, and is built. */
+static tls_proxy_conf_t *proxy_merge(apr_pool_t *p, tls_proxy_conf_t *base,
+                                     tls_proxy_conf_t *add)
+{
+    tls_proxy_conf_t *pc;
+
+    if (!add) {
+        return base;
+    }
+    if (!base || add->resolved) {
+        return add;
+    }
+    pc = apr_pmemdup(p, add, sizeof(*pc));
+    proxy_fill(pc, base);
+    pc->resolved = 0;
+    pc->built = NULL;
+    return pc;
+}
 
 void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
 {
@@ -119,6 +174,7 @@ void *tls_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
         dc->opts_add = (base->opts_add & ~add->opts_del) | add->opts_add;
         dc->opts_del = (base->opts_del & ~add->opts_add) | add->opts_del;
     }
+    dc->proxy = proxy_merge(p, base->proxy, add->proxy);
     return dc;
 }
 
@@ -178,6 +234,85 @@ void tls_conf_register_hooks(apr_pool_t *p)
                         APR_HOOK_REALLY_FIRST);
 }
 
+tls_proxy_conf_t *tls_conf_proxy_of_dir(ap_conf_vector_t *dir_conf)
+{
+    tls_dir_conf_t *dc = dir_conf ? ap_get_module_config(dir_conf,
+                                                         &tls_module)
+                                  : NULL;
+
+    return dc ? dc->proxy : NULL;
+}
+
+tls_proxy_conf_t *tls_conf_proxy_of_server(server_rec *s)
+{
+    return tls_conf_proxy_of_dir(s->lookup_defaults);
+}
+
+/* mod_proxy keeps the sections in its server config, the main server's
+ * ahead of a vhost's own; found by name, so that mod_tls loads without
+ * mod_proxy. */
+apr_array_header_t *tls_conf_proxy_sections(server_rec *s)
+{
+    module *proxy = ap_find_linked_module("mod_proxy.c");
+    proxy_server_conf *psc;
+
+    if (!proxy) {
+        return NULL;
+    }
+    psc = ap_get_module_config(s->module_config, proxy);
+    return psc ? psc->sec_proxy : NULL;
+}
+
+/* Completes a TLSProxy* record from the scope around it (outer, resolved
+ * before) and the defaults: secure ones, verification on, unlike
+ * mod_ssl's. */
+static void proxy_resolve(tls_proxy_conf_t *pc, const tls_proxy_conf_t *outer)
+{
+    if (pc->resolved) {
+        return;
+    }
+    if (outer) {
+        proxy_fill(pc, outer);
+    }
+    if (pc->engine == TLS_UNSET) {
+        pc->engine = 0;
+    }
+    if (pc->verify == TLS_UNSET) {
+        pc->verify = TLS_PROXY_VERIFY_REQUIRE;
+    }
+    if (pc->check_name == TLS_UNSET) {
+        pc->check_name = 1;
+    }
+    pc->resolved = 1;
+}
+
+/* A server's own record first, then its <Proxy> sections from it. The
+ * main server comes first and its sections lead every vhost's list, so
+ * they are completed from the server config, where they were written (as
+ * mod_ssl does). */
+static void proxy_resolve_all(server_rec *main_s)
+{
+    server_rec *s;
+    int i;
+
+    for (s = main_s; s; s = s->next) {
+        tls_proxy_conf_t *spc = tls_conf_proxy_of_server(s);
+        apr_array_header_t *secs = tls_conf_proxy_sections(s);
+
+        if (spc) {
+            proxy_resolve(spc, NULL);
+        }
+        for (i = 0; secs && i < secs->nelts; ++i) {
+            tls_proxy_conf_t *pc = tls_conf_proxy_of_dir(
+                APR_ARRAY_IDX(secs, i, ap_conf_vector_t *));
+
+            if (pc) {
+                proxy_resolve(pc, spc);
+            }
+        }
+    }
+}
+
 #define DEFAULT(field, unset, value) \
     if (sc->field == (unset)) { sc->field = (value); }
 
@@ -185,6 +320,7 @@ void tls_conf_apply_defaults(server_rec *main_s)
 {
     server_rec *s;
 
+    proxy_resolve_all(main_s);
     for (s = main_s; s; s = s->next) {
         tls_srv_conf_t *sc = tls_conf_srv_get(s);
         core_server_config *cs = ap_get_core_module_config(s->module_config);
@@ -275,15 +411,14 @@ int tls_conf_is_pkcs11(const char *key_file)
     return key_file && !strncmp(key_file, "pkcs11:", 7);
 }
 
-/* The files are read and checked once the configuration is complete (see
+/* A certificate line (TLSCertificate, TLSProxyMachineCertificate): its
+ * files are read and checked once the configuration is complete (see
  * tls_cred.c), with this line's position in the messages. */
-static const char *add_certificate(cmd_parms *cmd, void *dc,
-                                   const char *cert_file, const char *key_file)
+static const char *make_cert(cmd_parms *cmd, const char *cert_file,
+                             const char *key_file, tls_cert_t **pcert)
 {
-    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
     tls_cert_t *cert = apr_pcalloc(cmd->pool, sizeof(*cert));
 
-    (void)dc;
     /* not read from a token (and the URI, with its PIN, not echoed) */
     if (tls_conf_is_pkcs11(cert_file)) {
         return cmd_error(cmd, "the certificate must be a PEM file: only "
@@ -304,6 +439,21 @@ static const char *add_certificate(cmd_parms *cmd, void *dc,
                                                            : cert_file));
     }
     conf_pos_set(cmd, &cert->pos);
+    *pcert = cert;
+    return NULL;
+}
+
+static const char *add_certificate(cmd_parms *cmd, void *dc,
+                                   const char *cert_file, const char *key_file)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+    tls_cert_t *cert;
+    const char *err;
+
+    (void)dc;
+    if ((err = make_cert(cmd, cert_file, key_file, &cert))) {
+        return err;
+    }
     if (!sc->certs) {
         sc->certs = apr_array_make(cmd->pool, 3, sizeof(tls_cert_t *));
     }
@@ -371,14 +521,13 @@ static int protocol_bits(const char *name, int *plus)
 }
 
 /* mod_ssl syntax ("all -TLSv1.1", "-TLSv1.2") plus "TLSv1.2+" for "this
- * version and newer"; the result narrows what the priorities allow. */
-static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
+ * version and newer"; the result narrows what the priorities allow. The
+ * one parser of TLSProtocol and TLSProxyProtocol. */
+static const char *parse_protocol(cmd_parms *cmd, const char *arg, int *out)
 {
-    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
     int set = 0, first = 1;
     const char *w;
 
-    (void)dc;
     while (*(w = ap_getword_conf(cmd->temp_pool, &arg))) {
         char action = (*w == '+' || *w == '-') ? *w++ : 0;
         int plus, bits = protocol_bits(w, &plus);
@@ -401,8 +550,14 @@ static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
         return cmd_error(cmd, "no protocol left enabled (TLSv1.2 or "
                          "TLSv1.3 is needed)");
     }
-    sc->protocols = set;
+    *out = set;
     return NULL;
+}
+
+static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_protocol(cmd, arg, &cmd_srv_conf(cmd)->protocols);
 }
 
 static const char *set_handshake_timeout(cmd_parms *cmd, void *dc,
@@ -689,7 +844,10 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
-const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc)
+/* A priority string (NULL: the default) narrowed to the protocol
+ * versions of a TLSProtocol-style set (TLS_UNSET: as it is). */
+static const char *priority_string(apr_pool_t *p, const char *prio,
+                                   int protocols)
 {
     static const struct { int bit; const char *name; } versions[] = {
         { TLS_PROTO_TLS1_3, "+VERS-TLS1.3" },
@@ -697,19 +855,130 @@ const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc)
         { TLS_PROTO_TLS1_1, "+VERS-TLS1.1" },
         { TLS_PROTO_TLS1_0, "+VERS-TLS1.0" },
     };
-    const char *prio = sc->priorities ? sc->priorities : TLS_DEFAULT_PRIORITIES;
     unsigned i;
 
-    if (sc->protocols == TLS_UNSET) {
+    if (!prio) {
+        prio = TLS_DEFAULT_PRIORITIES;
+    }
+    if (protocols == TLS_UNSET) {
         return prio;
     }
     prio = apr_pstrcat(p, prio, ":-VERS-ALL", NULL);
     for (i = 0; i < sizeof(versions) / sizeof(versions[0]); ++i) {
-        if (sc->protocols & versions[i].bit) {
+        if (protocols & versions[i].bit) {
             prio = apr_pstrcat(p, prio, ":", versions[i].name, NULL);
         }
     }
     return prio;
+}
+
+const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc)
+{
+    return priority_string(p, sc->priorities, sc->protocols);
+}
+
+const char *tls_conf_proxy_priority_string(apr_pool_t *p,
+                                           const tls_proxy_conf_t *pc)
+{
+    return priority_string(p, pc->priorities, pc->protocols);
+}
+
+/* ---------------------------------------------------------------- TLSProxy*
+ * In the server config and virtual hosts, dcv is the server's
+ * lookup_defaults record; in a <Proxy> section, the section's. */
+
+static tls_proxy_conf_t *cmd_proxy_conf(cmd_parms *cmd, void *dcv)
+{
+    tls_dir_conf_t *dc = dcv;
+
+    if (!dc->proxy) {
+        dc->proxy = apr_pcalloc(cmd->pool, sizeof(*dc->proxy));
+        dc->proxy->engine = TLS_UNSET;
+        dc->proxy->verify = TLS_UNSET;
+        dc->proxy->check_name = TLS_UNSET;
+        dc->proxy->protocols = TLS_UNSET;
+    }
+    return dc->proxy;
+}
+
+static const char *set_proxy_engine(cmd_parms *cmd, void *dc, int flag)
+{
+    cmd_proxy_conf(cmd, dc)->engine = flag ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_proxy_check_name(cmd_parms *cmd, void *dc, int flag)
+{
+    cmd_proxy_conf(cmd, dc)->check_name = flag ? 1 : 0;
+    return NULL;
+}
+
+/* TLSProxyCA, TLSProxyCRL (cmd->info): read and checked with the
+ * credentials (tls_cred.c). */
+static const char *set_proxy_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_proxy_conf_t *pc = cmd_proxy_conf(cmd, dc);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "invalid path '%s'",
+                                           arg));
+    }
+    if (cmd->info) {
+        pc->crl_file = path;
+        conf_pos_set(cmd, &pc->crl_pos);
+    }
+    else {
+        pc->ca_file = path;
+        conf_pos_set(cmd, &pc->ca_pos);
+    }
+    return NULL;
+}
+
+static const char *set_proxy_verify(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_proxy_conf_t *pc = cmd_proxy_conf(cmd, dc);
+
+    if (!strcasecmp(arg, "require")) {
+        pc->verify = TLS_PROXY_VERIFY_REQUIRE;
+    }
+    else if (!strcasecmp(arg, "none")) {
+        pc->verify = TLS_PROXY_VERIFY_NONE;
+    }
+    else {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "unknown mode '%s' "
+                         "(use require or none; mod_ssl's optional and "
+                         "optional_no_ca have no equivalent: a backend's "
+                         "certificate is verified, or it is not)", arg));
+    }
+    return NULL;
+}
+
+static const char *set_proxy_cert(cmd_parms *cmd, void *dc,
+                                  const char *cert_file, const char *key_file)
+{
+    return make_cert(cmd, cert_file, key_file,
+                     &cmd_proxy_conf(cmd, dc)->cert);
+}
+
+static const char *set_proxy_priorities(cmd_parms *cmd, void *dc,
+                                        const char *arg)
+{
+    tls_proxy_conf_t *pc = cmd_proxy_conf(cmd, dc);
+    const char *err;
+
+    if ((err = check_priorities(cmd->pool, arg))) {
+        return cmd_error(cmd, err);
+    }
+    pc->priorities = arg;
+    conf_pos_set(cmd, &pc->priorities_pos);
+    return NULL;
+}
+
+static const char *set_proxy_protocol(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    return parse_protocol(cmd, arg, &cmd_proxy_conf(cmd, dc)->protocols);
 }
 
 static int has_cert(const apr_array_header_t *certs, const tls_cert_t *c)
@@ -813,5 +1082,33 @@ const command_rec tls_conf_cmds[] = {
                   RSRC_CONF, "seconds a session can be resumed"),
     AP_INIT_RAW_ARGS("TLSOptions", set_options, NULL, RSRC_CONF | OR_OPTIONS,
                      "[+-]StdEnvVars, ExportCertData, FakeBasicAuth"),
+    AP_INIT_FLAG("TLSProxyEngine", set_proxy_engine, NULL,
+                 RSRC_CONF | PROXY_CONF,
+                 "on: mod_proxy's https:// and h2:// backends through "
+                 "mod_tls"),
+    AP_INIT_TAKE1("TLSProxyCA", set_proxy_file, NULL, RSRC_CONF | PROXY_CONF,
+                  "PEM file of CA certificates trusted for backends "
+                  "(default: the system's trust store)"),
+    AP_INIT_TAKE1("TLSProxyCRL", set_proxy_file, (void *)"crl",
+                  RSRC_CONF | PROXY_CONF,
+                  "PEM file of CRLs checked for backend certificates"),
+    AP_INIT_TAKE1("TLSProxyVerify", set_proxy_verify, NULL,
+                  RSRC_CONF | PROXY_CONF,
+                  "require (default) or none: verify backend certificates"),
+    AP_INIT_FLAG("TLSProxyCheckPeerName", set_proxy_check_name, NULL,
+                 RSRC_CONF | PROXY_CONF,
+                 "on (default): a backend's certificate must be valid for "
+                 "its host name or IP address"),
+    AP_INIT_TAKE12("TLSProxyMachineCertificate", set_proxy_cert, NULL,
+                   RSRC_CONF | PROXY_CONF,
+                   "client certificate file (leaf first, then chain) and "
+                   "key file presented to backends that ask"),
+    AP_INIT_TAKE1("TLSProxyPriorities", set_proxy_priorities, NULL,
+                  RSRC_CONF | PROXY_CONF,
+                  "GnuTLS priority string for backend connections"),
+    AP_INIT_RAW_ARGS("TLSProxyProtocol", set_proxy_protocol, NULL,
+                     RSRC_CONF | PROXY_CONF,
+                     "protocol versions for backend connections, e.g. "
+                     "'TLSv1.2+' or 'all -TLSv1.1'"),
     { NULL }
 };

@@ -69,19 +69,51 @@ typedef struct tls_global_t {
     gnutls_datum_t ticket_key;        /* TLSSessionTicketKeyFile contents */
 } tls_global_t;
 
-/* What post_config builds for a TLS server, read-only afterwards and
- * shared by its connections (and by vhosts that configure the same). */
+/* What post_config builds for a TLS server (or for the TLSProxy*
+ * settings of a scope), read-only afterwards and shared by its connections
+ * (and by vhosts that configure the same). */
 typedef struct {
     gnutls_certificate_credentials_t creds;
     const char *prio_string;          /* TLSPriorities + TLSProtocol */
     gnutls_priority_t prio;
-    gnutls_datum_t ticket_key;        /* the master key bound to this vhost */
+    gnutls_datum_t ticket_key;        /* the master key bound to this vhost;
+                                       * none for backends */
     /* for TLS 1.2 clients whose supported_groups lack the curve of an
      * ECDSA certificate (see tls_cred_for_hello); NULL: no ECDSA keys */
     gnutls_certificate_credentials_t creds_no_ecdsa;
     apr_array_header_t *ecdsa_groups; /* int: the ECDSA keys' curves */
     int tls13;                        /* the priorities allow TLS 1.3 */
 } tls_built_t;
+
+/* TLSProxyVerify */
+#define TLS_PROXY_VERIFY_NONE     0
+#define TLS_PROXY_VERIFY_REQUIRE  1
+
+/* The TLSProxy* settings of one scope: the server config or a virtual host
+ * (kept in its lookup_defaults directory record, as mod_ssl keeps its
+ * SSLProxy* ones, so that httpd merges server into vhost) or a <Proxy>
+ * section. Directive handlers record what their lines say, TLS_UNSET (or
+ * NULL) elsewhere; tls_conf_apply_defaults() completes every record from
+ * the scope around it and the defaults (resolved), tls_cred.c then builds
+ * what connections use (built, when engine is on). From then on a
+ * directory merge takes a resolved record as a whole, so requests never
+ * need anything built at run time. */
+typedef struct tls_proxy_conf_t {
+    int engine;                       /* TLSProxyEngine: 0, 1 */
+    const char *ca_file;              /* TLSProxyCA; NULL: system trust */
+    tls_conf_pos_t ca_pos;
+    const char *crl_file;             /* TLSProxyCRL; NULL: none */
+    tls_conf_pos_t crl_pos;
+    int verify;                       /* TLS_PROXY_VERIFY_* */
+    int check_name;                   /* TLSProxyCheckPeerName: 0, 1 */
+    tls_cert_t *cert;                 /* TLSProxyMachineCertificate */
+    const char *priorities;           /* TLSProxyPriorities */
+    tls_conf_pos_t priorities_pos;
+    int protocols;                    /* TLS_PROTO_* set, TLS_UNSET: from
+                                       * priorities */
+    int resolved;
+    tls_built_t *built;
+} tls_proxy_conf_t;
 
 /* One server's (vhost's) settings: TLS_UNSET (or NULL) where its
  * directives are silent until tls_conf_apply_defaults() resolves them to
@@ -119,6 +151,7 @@ typedef struct {
     int opts_add;      /* +opt */
     int opts_del;      /* -opt */
     int opts_set;      /* an absolute list was given */
+    tls_proxy_conf_t *proxy;         /* TLSProxy*; NULL: none here */
 } tls_dir_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA tls_module;
@@ -139,9 +172,21 @@ int tls_conf_dir_opts(request_rec *r);
 apr_off_t tls_conf_reneg_buffer(request_rec *r);
 
 /* Resolves every server's unset settings to their defaults (and what its
- * <Location>/<Directory> sections imply); run by post_config and by the
+ * <Location>/<Directory> sections imply), and every TLSProxy* record (a
+ * <Proxy> section's from its server's); run by post_config and by the
  * configuration test, before anything reads the settings. */
 void tls_conf_apply_defaults(server_rec *main_s);
+
+/* The TLSProxy* record of a server's own scope (its lookup_defaults), and
+ * of a directory configuration (a <Proxy> section's, or a request's merged
+ * one); NULL when no TLSProxy* directive applies. */
+tls_proxy_conf_t *tls_conf_proxy_of_server(server_rec *s);
+tls_proxy_conf_t *tls_conf_proxy_of_dir(ap_conf_vector_t *dir_conf);
+
+/* The directory configurations of the <Proxy> and <ProxyMatch> sections
+ * that apply to server s (its own and the main server's), as mod_proxy
+ * keeps them; NULL without mod_proxy. */
+apr_array_header_t *tls_conf_proxy_sections(server_rec *s);
 
 /* Whether a TLSCertificate key names a PKCS#11 object. */
 int tls_conf_is_pkcs11(const char *key_file);
@@ -159,6 +204,10 @@ int tls_conf_same_tls(const tls_srv_conf_t *a,
 
 /* The GnuTLS priority string this server uses: TLSPriorities + TLSProtocol. */
 const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc);
+/* ... and the one its backend connections use: TLSProxyPriorities +
+ * TLSProxyProtocol. */
+const char *tls_conf_proxy_priority_string(apr_pool_t *p,
+                                           const tls_proxy_conf_t *pc);
 
 /* A config-time error message that names file, line and directive. */
 const char *tls_conf_pos_error(apr_pool_t *p, const tls_conf_pos_t *pos,

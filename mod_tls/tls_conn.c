@@ -50,7 +50,10 @@ int tls_conn_is_open(const tls_conn_t *tc)
     return tc && tc->state == TLS_CONN_OPEN;
 }
 
+/* (a backend connection is bound before pre_connection makes its
+ * session: it is no TLS connection until then) */
 int tls_conn_is_tls(const tls_conn_t *tc)
 {
-    return tc && tc->state != TLS_CONN_PLAIN && tc->state != TLS_CONN_FAILED;
+    return tc && tc->session && tc->state != TLS_CONN_PLAIN
+           && tc->state != TLS_CONN_FAILED;
 }

@@ -20,10 +20,12 @@ typedef enum {
 } tls_verify_result_t;
 
 /* A connection's life. It only moves forward (FAILED may follow any state
- * before OPEN), and only tls_handshake.c moves it. */
+ * before OPEN), and only tls_handshake.c moves it. A backend connection
+ * (outgoing) goes NEW, HANDSHAKE, then OPEN or FAILED. */
 typedef enum {
     TLS_CONN_NEW,        /* filters in place, no byte read yet */
-    TLS_CONN_HANDSHAKE,  /* the client speaks TLS: handshake under way */
+    TLS_CONN_HANDSHAKE,  /* the client speaks TLS (or, outgoing, we sent
+                          * our hello): handshake under way */
     TLS_CONN_HELLO_DONE, /* its ClientHello chose the vhost and protocol */
     TLS_CONN_OPEN,       /* handshake done, application data flows */
     TLS_CONN_PLAIN,      /* the client spoke plain HTTP: answer 400 in clear */
@@ -57,6 +59,19 @@ typedef struct tls_conn_t {
     apr_array_header_t *client_chain; /* gnutls_datum_t DER above the leaf */
     int reauth_done;             /* per-directory authentication ran */
     int renegotiating;           /* a TLS 1.2 renegotiation is under way */
+
+    /* a backend connection of mod_proxy's (ssl_bind_outgoing); sni is
+     * then the name we send, alpn_offered our offer */
+    int outgoing;
+    const tls_proxy_conf_t *proxy;   /* its TLSProxy* settings */
+    const char *backend;         /* "host:port", for messages */
+    const char *peer_name;       /* what its certificate must be valid for:
+                                  * a host name or an IP address; NULL:
+                                  * nothing (mod_proxy gave no name) */
+    unsigned char peer_ip[16];   /* peer_name as an address, when it is */
+    unsigned peer_ip_len;        /* 4, 16, or 0 for a host name */
+    int alpn_needed;             /* the backend must agree to our offer */
+    const char *resume_key;      /* its sessions in the backend cache */
 } tls_conn_t;
 
 /* The TLS state of a connection, following HTTP/2 streams to their

@@ -719,7 +719,177 @@ static const char *setup_server(apr_pool_t *p, apr_pool_t *ptemp,
     return NULL;
 }
 
-/* Runs every TLS server's setup; the first error ends it. */
+/* ---------------------------------------------------------------- backends */
+
+/* Reads and checks the files of a TLSProxy* record; once per record,
+ * however many scopes share it, whether its engine is on or not (a
+ * mistake is refused before someone turns it on). */
+static const char *proxy_load_files(apr_pool_t *p, apr_pool_t *ptemp,
+                                    tls_proxy_conf_t *pc)
+{
+    const char *err;
+
+    if (pc->cert && (err = cert_load(p, ptemp, pc->cert))) {
+        return tls_conf_pos_error(p, &pc->cert->pos, "%s", err);
+    }
+    if (pc->ca_file && (err = check_pem_file(p, pc->ca_file, 0))) {
+        return tls_conf_pos_error(p, &pc->ca_pos, "%s", err);
+    }
+    if (pc->crl_file && (err = check_pem_file(p, pc->crl_file, 1))) {
+        return tls_conf_pos_error(p, &pc->crl_pos, "%s", err);
+    }
+    return NULL;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Records that trust and present the same share their credentials: the
+ * system trust store is read once, not once per virtual host. */
+static int same_proxy_creds(const tls_proxy_conf_t *a,
+                            const tls_proxy_conf_t *b)
+{
+    return same_str(a->ca_file, b->ca_file)
+        && same_str(a->crl_file, b->crl_file) && a->cert == b->cert;
+}
+
+static const char *proxy_setup_creds(apr_pool_t *p, server_rec *s,
+                                     tls_proxy_conf_t *pc,
+                                     gnutls_certificate_credentials_t *pcreds)
+{
+    gnutls_certificate_credentials_t creds;
+    int rv;
+
+    if ((rv = gnutls_certificate_allocate_credentials(&creds)) < 0) {
+        return gnutls_strerror(rv);
+    }
+    apr_pool_cleanup_register(p, creds, free_creds, apr_pool_cleanup_null);
+    if (pc->ca_file) {
+        if ((rv = gnutls_certificate_set_x509_trust_file(
+                creds, pc->ca_file, GNUTLS_X509_FMT_PEM)) < 0) {
+            return tls_conf_pos_error(p, &pc->ca_pos, "%s: %s", pc->ca_file,
+                                      gnutls_strerror(rv));
+        }
+    }
+    else if ((rv = gnutls_certificate_set_x509_system_trust(creds)) <= 0) {
+        /* not fatal: a TLSProxyCA elsewhere may be all that is meant */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "the system's trust store has no CA certificates for "
+                     "mod_tls (%s): backends can only be verified against a "
+                     "TLSProxyCA", rv < 0 ? gnutls_strerror(rv) : "empty");
+    }
+    if (pc->crl_file
+        && (rv = gnutls_certificate_set_x509_crl_file(
+                creds, pc->crl_file, GNUTLS_X509_FMT_PEM)) < 0) {
+        return tls_conf_pos_error(p, &pc->crl_pos, "%s: %s", pc->crl_file,
+                                  gnutls_strerror(rv));
+    }
+    if (pc->cert && (rv = cred_add(creds, pc->cert)) < 0) {
+        return tls_conf_pos_error(p, &pc->cert->pos, "%s",
+                                  cred_add_error(p, pc->cert, rv));
+    }
+    if (pc->cert && ap_state_query(AP_SQ_MAIN_STATE)
+                    != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        warn_expiry(s, pc->cert);
+    }
+    gnutls_certificate_set_verify_function(creds, tls_verify_backend);
+    *pcreds = creds;
+    return NULL;
+}
+
+/* Builds what the backend connections of a TLSProxy* record use, sharing
+ * with the records built before it (done) where they configure the
+ * same. */
+static const char *proxy_setup(apr_pool_t *p, apr_pool_t *ptemp,
+                               server_rec *s, tls_proxy_conf_t *pc,
+                               apr_array_header_t *done)
+{
+    tls_built_t *built;
+    const char *err, *err_pos = NULL;
+    int i, rv;
+
+    if (!pc || pc->built) {
+        return NULL;
+    }
+    for (i = 0; i < done->nelts; ++i) {
+        if (APR_ARRAY_IDX(done, i, tls_proxy_conf_t *) == pc) {
+            return NULL;
+        }
+    }
+    if ((err = proxy_load_files(p, ptemp, pc))) {
+        return err;
+    }
+    APR_ARRAY_PUSH(done, tls_proxy_conf_t *) = pc;
+    if (pc->engine != 1) {
+        return NULL;
+    }
+    built = apr_pcalloc(p, sizeof(*built));
+    built->prio_string = tls_conf_proxy_priority_string(p, pc);
+    for (i = 0; i < done->nelts; ++i) {
+        tls_proxy_conf_t *x = APR_ARRAY_IDX(done, i, tls_proxy_conf_t *);
+
+        if (x->built && !built->creds && same_proxy_creds(x, pc)) {
+            built->creds = x->built->creds;
+        }
+        if (x->built && !built->prio
+            && !strcmp(x->built->prio_string, built->prio_string)) {
+            built->prio = x->built->prio;
+        }
+    }
+    if (!built->creds
+        && (err = proxy_setup_creds(p, s, pc, &built->creds))) {
+        return err;
+    }
+    if (!built->prio) {
+        rv = gnutls_priority_init2(&built->prio, built->prio_string,
+                                   &err_pos, 0);
+        if (rv < 0) {
+            return tls_conf_pos_error(p, &pc->priorities_pos,
+                                      "invalid priorities '%s' (with "
+                                      "TLSProxyProtocol applied): %s",
+                                      built->prio_string,
+                                      gnutls_strerror(rv));
+        }
+        apr_pool_cleanup_register(p, built->prio, free_prio,
+                                  apr_pool_cleanup_null);
+    }
+    pc->built = built;
+    return NULL;
+}
+
+/* Every TLSProxy* record: each server's own, and those of the <Proxy>
+ * sections (found in mod_proxy's configuration; see
+ * tls_conf_apply_defaults, which resolved them). */
+static const char *proxy_setup_all(apr_pool_t *p, apr_pool_t *ptemp,
+                                   server_rec *main_s)
+{
+    apr_array_header_t *done = apr_array_make(ptemp, 8,
+                                              sizeof(tls_proxy_conf_t *));
+    const char *err;
+    server_rec *s;
+    int i;
+
+    for (s = main_s; s; s = s->next) {
+        apr_array_header_t *secs = tls_conf_proxy_sections(s);
+
+        if ((err = proxy_setup(p, ptemp, s, tls_conf_proxy_of_server(s),
+                               done))) {
+            return err;
+        }
+        for (i = 0; secs && i < secs->nelts; ++i) {
+            if ((err = proxy_setup(p, ptemp, s, tls_conf_proxy_of_dir(
+                    APR_ARRAY_IDX(secs, i, ap_conf_vector_t *)), done))) {
+                return err;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Runs every TLS server's setup, then the backends'; the first error ends
+ * it. */
 static const char *setup_all(apr_pool_t *p, apr_pool_t *ptemp,
                              server_rec *main_s)
 {
@@ -735,7 +905,7 @@ static const char *setup_all(apr_pool_t *p, apr_pool_t *ptemp,
             return err;
         }
     }
-    return NULL;
+    return proxy_setup_all(p, ptemp, main_s);
 }
 
 static int tls_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -764,6 +934,8 @@ static void tls_hook_test_config(apr_pool_t *pconf, server_rec *s)
     err = setup_all(ptemp, ptemp, s);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
+        /* what was built before the error goes with the pool */
+        apr_pool_destroy(ptemp);
         exit(1);
     }
     apr_pool_destroy(ptemp);

@@ -21,8 +21,6 @@ APLOG_USE_MODULE(tls);
 #define TLS_RECORD_MAX          16384
 /* Pass ciphertext down once this much has piled up in one filter call. */
 #define TLS_OUT_PASS_THRESHOLD  (4 * TLS_RECORD_MAX)
-/* Raw bytes asked for per network read. */
-#define TLS_NET_READ_SIZE       (TLS_RECORD_MAX + 512)
 
 struct tls_filter_t {
     conn_rec *c;
@@ -43,12 +41,14 @@ struct tls_filter_t {
     apr_status_t net_status;     /* the last failure seen below us */
     int net_eof;                 /* the peer closed its side */
     int would_block;             /* the last read found nothing, yet */
+    int read_timeup;             /* the last read hit the socket's timeout */
     int timed_out;               /* a read or write hit the deadline */
 
     int corked;                  /* GnuTLS gathers small writes */
     apr_size_t corked_len;       /* plaintext it holds for one record */
     int key_update_owed;         /* see write_data */
     int renegotiation_refused;   /* logged once per connection */
+    const char *label;           /* names the peer in messages, or NULL */
 };
 
 static ap_filter_rec_t *tls_in_filter_handle;
@@ -197,15 +197,32 @@ static apr_size_t brigade_take(apr_bucket_brigade *bb, char *buf,
     return got;
 }
 
+/* GnuTLS pulls a record's header, then its body: asked for no more than
+ * that, the core reads the socket once (up to 8000 bytes, kept for the
+ * next pull); asked for more than one read brings, it would read again to
+ * be greedy, which costs a failed read for every small message.
+ *
+ * Once the connection is open, a socket timeout is the caller's to judge:
+ * mod_proxy_http2 polls its backend with short timeouts and reads on,
+ * mod_reqtimeout gives up. GnuTLS hears "try again" (a fatal pull error
+ * would end the session for good) and read_record() passes the timeout
+ * up. A handshake's timeout (and a deadline's) stays fatal. */
 static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
     tls_filter_t *f = ptr;
 
     if (APR_BRIGADE_EMPTY(f->raw_in) && !f->net_eof) {
-        apr_status_t rv = read_raw(f, f->block, TLS_NET_READ_SIZE);
+        apr_status_t rv = read_raw(f, f->block, (apr_off_t)len);
 
         if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
-            gnutls_transport_set_errno(f->session, status_to_errno(rv));
+            int err = status_to_errno(rv);
+
+            if (APR_STATUS_IS_TIMEUP(rv) && f->mode == TLS_FILTER_TLS
+                && !f->timed_out) {
+                f->read_timeup = 1;
+                err = EAGAIN;
+            }
+            gnutls_transport_set_errno(f->session, err);
             return -1;
         }
     }
@@ -239,21 +256,59 @@ static ssize_t tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
     return (ssize_t)total;
 }
 
+void tls_filter_set_label(tls_filter_t *f, const char *label)
+{
+    f->label = label;
+}
+
+/* A backend that asked for our certificate in the handshake may refuse it
+ * (or its absence) only later: in TLS 1.3 its alert comes after our side
+ * of the handshake is done. */
+const char *tls_filter_alert_text(tls_filter_t *f)
+{
+    const char *peer = f->c->outgoing ? "backend" : "client";
+    const char *hint = "";
+
+    if (f->c->outgoing
+        && gnutls_certificate_client_get_request_status(f->session)) {
+        hint = gnutls_certificate_get_ours(f->session)
+               ? " after asking for our client certificate (see "
+                 "TLSProxyMachineCertificate)"
+               : " after asking for a client certificate, which we do not "
+                 "have (see TLSProxyMachineCertificate)";
+    }
+    return apr_psprintf(f->c->pool, "the %s sent the alert '%s'%s", peer,
+                        gnutls_alert_get_name(gnutls_alert_get(f->session)),
+                        hint);
+}
+
 apr_status_t tls_filter_fail(tls_filter_t *f, int err, const char *what)
 {
+    /* a backend's failure is the admin's to fix, a client's the client's */
+    int level = f->c->outgoing ? APLOG_ERR : APLOG_INFO;
+    const char *with = f->label ? apr_pstrcat(f->c->pool, " with ", f->label,
+                                              NULL) : "";
+
     if (err == GNUTLS_E_INVALID_SESSION) {
         /* the peer's close_notify ended the session: nothing to report */
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, f->c,
-                      "TLS %s after the client closed the session", what);
+                      "TLS %s after the %s closed the session", what,
+                      f->c->outgoing ? "backend" : "client");
     }
     else if (f->timed_out) {
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c,
-                      "TLS %s timed out, closing the connection", what);
+        ap_log_cerror(APLOG_MARK, level, 0, f->c,
+                      "TLS %s%s timed out, closing the connection", what,
+                      with);
+    }
+    else if (err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+        ap_log_cerror(APLOG_MARK, level, 0, f->c,
+                      "TLS %s%s failed: %s, closing the connection", what,
+                      with, tls_filter_alert_text(f));
     }
     else {
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c,
-                      "TLS %s failed: %s (%d), closing the connection", what,
-                      gnutls_strerror(err), err);
+        ap_log_cerror(APLOG_MARK, level, 0, f->c,
+                      "TLS %s%s failed: %s (%d), closing the connection",
+                      what, with, gnutls_strerror(err), err);
         if (err != GNUTLS_E_PUSH_ERROR && err != GNUTLS_E_PULL_ERROR) {
             gnutls_alert_send_appropriate(f->session, err);
             tls_filter_send(f, 1);
@@ -276,8 +331,10 @@ static apr_status_t refuse_renegotiation(tls_filter_t *f)
 
     if (!f->renegotiation_refused) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c,
-                      "client-initiated renegotiation refused with a "
-                      "no_renegotiation warning; the connection goes on");
+                      "%s renegotiation refused with a "
+                      "no_renegotiation warning; the connection goes on",
+                      f->c->outgoing ? "a backend's (HelloRequest)"
+                                     : "client-initiated");
         f->renegotiation_refused = 1;
     }
     gnutls_alert_send(f->session, GNUTLS_AL_WARNING,
@@ -305,6 +362,7 @@ static apr_status_t read_record(tls_filter_t *f, apr_read_type_e block)
         apr_size_t made = f->raw_out_len;
 
         f->would_block = 0;
+        f->read_timeup = 0;
         n = gnutls_record_recv_packet(f->session, &pkt);
         if (f->raw_out_len != made) {
             /* an alert made while reading; what was there before (a
@@ -329,6 +387,9 @@ static apr_status_t read_record(tls_filter_t *f, apr_read_type_e block)
              * only the network's EAGAIN means there is nothing to read */
             if (f->would_block) {
                 return APR_EAGAIN;
+            }
+            if (f->read_timeup) {
+                return APR_TIMEUP;
             }
             continue;
         case GNUTLS_E_INTERRUPTED:
@@ -496,6 +557,8 @@ static apr_status_t eat_crlf(tls_filter_t *f)
     return APR_SUCCESS;
 }
 
+static apr_status_t uncork(tls_filter_t *f);
+
 static apr_status_t tls_filter_in(ap_filter_t *fl, apr_bucket_brigade *bb,
                                   ap_input_mode_t mode, apr_read_type_e block,
                                   apr_off_t readbytes)
@@ -504,6 +567,13 @@ static apr_status_t tls_filter_in(ap_filter_t *fl, apr_bucket_brigade *bb,
     apr_status_t rv;
 
     if (f->mode == TLS_FILTER_WAITING && (rv = f->open(f->baton))) {
+        return rv;
+    }
+    /* whoever reads may be waiting for the answer to what it wrote last,
+     * unflushed (a backend, for mod_proxy's request): it goes out, as
+     * read_raw() does with the records made */
+    if (f->corked && f->mode == TLS_FILTER_TLS
+        && (rv = uncork(f)) != APR_SUCCESS) {
         return rv;
     }
     if (f->mode == TLS_FILTER_DEAD || f->mode == TLS_FILTER_WAITING) {

@@ -61,9 +61,17 @@ int tls_filter_input_pending(const tls_filter_t *f);
 apr_status_t tls_filter_keep_app_data(tls_filter_t *f, apr_off_t limit);
 
 /* A fatal error of the session once open (reading, writing, asking for a
- * certificate): tells the peer, says why in one log line, stops all I/O;
- * returns APR_ECONNABORTED. */
+ * certificate): tells the peer, says why in one log line (at error level,
+ * naming the peer by its label, for a backend: mod_proxy's client only
+ * sees a 502), stops all I/O; returns APR_ECONNABORTED. */
 apr_status_t tls_filter_fail(tls_filter_t *f, int err, const char *what);
+
+/* How messages name the peer, e.g. "backend localhost:8443". */
+void tls_filter_set_label(tls_filter_t *f, const char *label);
+
+/* "the client (backend) sent the alert 'NAME'", for a backend with what
+ * it had asked of our certificate, for the message of a failure. */
+const char *tls_filter_alert_text(tls_filter_t *f);
 
 /* A TLS 1.3 KeyUpdate of the client's asked for ours (see tls_filter.c). */
 void tls_filter_key_update_asked(tls_filter_t *f);

@@ -4,8 +4,12 @@
  * pre-connection, the handshake driven forward by process_connection (on
  * the event MPM without holding a worker while the client is silent), the
  * answer to a client that spoke plain HTTP to a TLS port, and asking an
- * open connection for a client certificate. progress() is the only code
- * that moves a connection from one state to the next. */
+ * open connection for a client certificate. Backend connections of
+ * mod_proxy take the same path as the client side: bound by
+ * ssl_bind_outgoing, their session made at pre-connection, their
+ * handshake run by the filters' first I/O (mod_proxy never calls
+ * process_connection for them). progress() is the only code that moves a
+ * connection from one state to the next. */
 #include <httpd.h>
 #include <apr_strings.h>
 #include <http_config.h>
@@ -14,12 +18,14 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <http_ssl.h>
 
 #include "tls_alpn.h"
 #include "tls_cache.h"
 #include "tls_cred.h"
 #include "tls_deadline.h"
 #include "tls_handshake.h"
+#include "tls_proxy.h"
 #include "tls_sni.h"
 #include "tls_stats.h"
 #include "tls_verify.h"
@@ -93,8 +99,13 @@ static int on_handshake_msg(gnutls_session_t session, unsigned htype,
     if (!incoming) {
         return 0;
     }
+    if (htype == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && tc->outgoing
+        && when == GNUTLS_HOOK_POST && tc->state == TLS_CONN_OPEN) {
+        /* TLS 1.3: the backend's session is resumable from now on */
+        tls_cache_backend_keep(tc);
+    }
     if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && when == GNUTLS_HOOK_PRE
-        && tc->state == TLS_CONN_HANDSHAKE) {
+        && tc->state == TLS_CONN_HANDSHAKE && !tc->outgoing) {
         /* not a second hello (HelloRetryRequest, renegotiation): the
          * first one chose the vhost */
         return on_client_hello(tc, msg);
@@ -106,10 +117,87 @@ static int on_handshake_msg(gnutls_session_t session, unsigned htype,
     return 0;
 }
 
+/* Why a backend's handshake failed; *rv: APR_TIMEUP when it took too
+ * long (mod_proxy answers 504 to that, 502 to the rest). */
+static const char *backend_fault(tls_conn_t *tc, int err, apr_status_t *rv,
+                                 int *alert)
+{
+    apr_pool_t *p = tc->c->pool;
+    apr_status_t net = tls_filter_net_status(tc->filter);
+
+    *rv = APR_ECONNABORTED;
+    *alert = 0;
+    if (tls_filter_timed_out(tc->filter) || past_deadline(tc)
+        || APR_STATUS_IS_TIMEUP(net)) {
+        *rv = APR_TIMEUP;
+        return tc->deadline
+            ? apr_psprintf(p, "no answer within %" APR_TIME_T_FMT " seconds "
+                           "(the proxy's timeout)",
+                           apr_time_sec(tc->deadline - tc->started))
+            : "timed out (the proxy's timeout)";
+    }
+    /* (a close in the middle of a record makes it one cut short) */
+    if (tls_filter_saw_eof(tc->filter)
+        && (err == GNUTLS_E_PREMATURE_TERMINATION
+            || err == GNUTLS_E_UNEXPECTED_PACKET_LENGTH)) {
+        return "the backend closed the connection during the handshake";
+    }
+    if (net != APR_SUCCESS
+        && (err == GNUTLS_E_PULL_ERROR || err == GNUTLS_E_PUSH_ERROR)) {
+        return apr_psprintf(p, "network error: %pm", &net);
+    }
+    if (err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+        return tls_filter_alert_text(tc->filter);
+    }
+    *alert = 1;
+    if (tc->fail_reason) {
+        return tc->fail_reason;
+    }
+    return apr_psprintf(p, "%s (%d)%s", gnutls_strerror(err), err,
+                        err == GNUTLS_E_UNEXPECTED_PACKET
+                        || err == GNUTLS_E_UNEXPECTED_PACKET_LENGTH
+                        || err == GNUTLS_E_UNSUPPORTED_VERSION_PACKET
+                        ? "; does the backend speak TLS on that port?" : "");
+}
+
+/* A backend handshake failed: one line at error level that names the
+ * backend and the reason, since it is the admin's to fix and the client
+ * only sees mod_proxy's 502. Aborting the connection is what makes it 502
+ * (mod_proxy answers 500 when mod_ssl's "SSL_connect_rv" note says err). */
+static apr_status_t backend_failed(tls_conn_t *tc, int err)
+{
+    conn_rec *c = tc->c;
+    apr_status_t rv;
+    int alert;
+    const char *why = backend_fault(tc, err, &rv, &alert);
+
+    ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
+                  "TLS handshake with backend %s failed: %s", tc->backend,
+                  why);
+    if (alert) {
+        if (tc->fail_alert >= 0) {
+            gnutls_alert_send(tc->session, GNUTLS_AL_FATAL, tc->fail_alert);
+        }
+        else if (err != GNUTLS_E_PULL_ERROR && err != GNUTLS_E_PUSH_ERROR) {
+            gnutls_alert_send_appropriate(tc->session, err);
+        }
+        tls_filter_send(tc->filter, 1);
+    }
+    tls_stats_count(TLS_STAT_PROXY_FAILED);
+    conn_enter(tc, TLS_CONN_FAILED);
+    c->keepalive = AP_CONN_CLOSE;
+    c->aborted = 1;
+    return rv;
+}
+
 static apr_status_t handshake_failed(tls_conn_t *tc, int err)
 {
     conn_rec *c = tc->c;
     apr_status_t net = tls_filter_net_status(tc->filter);
+
+    if (tc->outgoing) {
+        return backend_failed(tc, err);
+    }
 
     if ((err == GNUTLS_E_NO_CERTIFICATE_FOUND
          || err == GNUTLS_E_CERTIFICATE_REQUIRED) && !tc->fail_reason) {
@@ -138,9 +226,8 @@ static apr_status_t handshake_failed(tls_conn_t *tc, int err)
                       "connection during the handshake");
     }
     else if (err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
-                      "TLS handshake failed: the client sent the alert '%s'",
-                      gnutls_alert_get_name(gnutls_alert_get(tc->session)));
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, "TLS handshake failed: %s",
+                      tls_filter_alert_text(tc->filter));
     }
     else {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
@@ -182,10 +269,44 @@ static int resumed_client_ok(tls_conn_t *tc)
     return 1;
 }
 
+/* A backend's handshake is done: it must have agreed to what mod_proxy
+ * needs (h2), and its session is kept for the next connection. */
+static apr_status_t backend_done(tls_conn_t *tc)
+{
+    int resumed = gnutls_session_is_resumed(tc->session);
+    const char *why;
+
+    if ((why = tls_proxy_check(tc))) {
+        tc->fail_reason = why;
+        tc->fail_alert = GNUTLS_A_NO_APPLICATION_PROTOCOL;
+        return backend_failed(tc, GNUTLS_E_NO_APPLICATION_PROTOCOL);
+    }
+    conn_enter(tc, TLS_CONN_OPEN);
+    tls_stats_count(resumed ? TLS_STAT_PROXY_RESUMED
+                            : TLS_STAT_PROXY_HANDSHAKES);
+    /* TLS 1.3 sessions become resumable with a ticket, later */
+    if (!resumed && gnutls_protocol_get_version(tc->session) != GNUTLS_TLS1_3) {
+        tls_cache_backend_keep(tc);
+    }
+    ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
+                  "TLS handshake with backend %s done: %s, %s, %s, SNI %s, "
+                  "ALPN %s", tc->backend,
+                  gnutls_protocol_get_name(gnutls_protocol_get_version(
+                      tc->session)),
+                  gnutls_ciphersuite_get(tc->session),
+                  resumed ? "resumed" : "full handshake",
+                  tc->sni ? tc->sni : "(none)", *tls_proxy_alpn(tc)
+                  ? tls_proxy_alpn(tc) : "(none)");
+    return APR_SUCCESS;
+}
+
 static apr_status_t handshake_done(tls_conn_t *tc)
 {
     apr_status_t rv;
 
+    if (tc->outgoing) {
+        return backend_done(tc);
+    }
     if (!resumed_client_ok(tc)) {
         return handshake_failed(tc, GNUTLS_E_CERTIFICATE_ERROR);
     }
@@ -253,6 +374,32 @@ static apr_status_t read_first_byte(tls_conn_t *tc)
     return APR_SUCCESS;
 }
 
+/* A backend connection's first I/O: our hello goes out, with what
+ * mod_proxy asks for (tls_proxy.c) and the session this process last had
+ * with that backend. The whole handshake is bounded by the socket's
+ * timeout, which mod_proxy set from the worker's timeout=, ProxyTimeout
+ * or Timeout: a backend that trickles its bytes cannot stretch it. */
+static apr_status_t start_outgoing(tls_conn_t *tc)
+{
+    apr_socket_t *sock = ap_get_conn_socket(tc->c);
+    apr_interval_time_t timeout = 0;
+
+    tc->started = apr_time_now();
+    if (sock) {
+        apr_socket_timeout_get(sock, &timeout);
+    }
+    tc->deadline = timeout > 0 ? tc->started + timeout : 0;
+    tc->fail_reason = tls_proxy_setup(tc);
+    tls_filter_set_label(tc->filter, apr_pstrcat(tc->c->pool, "backend ",
+                                                 tc->backend, NULL));
+    if (tc->fail_reason) {
+        return handshake_failed(tc, GNUTLS_E_INTERNAL_ERROR);
+    }
+    tls_cache_backend_resume(tc);
+    conn_enter(tc, TLS_CONN_HANDSHAKE);
+    return APR_SUCCESS;
+}
+
 /* Runs GnuTLS's handshake as far as the client's bytes allow. */
 static apr_status_t run_handshake(tls_conn_t *tc)
 {
@@ -277,13 +424,17 @@ static apr_status_t run_handshake(tls_conn_t *tc)
 
 /* Moves the connection as far as it can go: APR_SUCCESS once it is open
  * (or speaks plain HTTP), APR_EAGAIN when a non-blocking read found the
- * client's bytes not there yet, else the connection has failed. */
+ * client's bytes not there yet, else the connection has failed
+ * (APR_TIMEUP for a backend that took too long, else APR_ECONNABORTED). */
 static apr_status_t progress(tls_conn_t *tc, apr_read_type_e block)
 {
     apr_status_t rv = APR_SUCCESS;
 
+    if (tc->state == TLS_CONN_NEW && tc->outgoing) {
+        rv = start_outgoing(tc);
+    }
     tls_filter_set_wait(tc->filter, block, tc->deadline);
-    if (tc->state == TLS_CONN_NEW) {
+    if (rv == APR_SUCCESS && tc->state == TLS_CONN_NEW) {
         rv = read_first_byte(tc);
     }
     if (rv == APR_SUCCESS && (tc->state == TLS_CONN_HANDSHAKE
@@ -293,8 +444,11 @@ static apr_status_t progress(tls_conn_t *tc, apr_read_type_e block)
     if (APR_STATUS_IS_EAGAIN(rv)) {
         return rv;
     }
-    return (tc->state == TLS_CONN_OPEN || tc->state == TLS_CONN_PLAIN)
-           && !tc->c->aborted ? APR_SUCCESS : APR_ECONNABORTED;
+    if ((tc->state == TLS_CONN_OPEN || tc->state == TLS_CONN_PLAIN)
+        && !tc->c->aborted) {
+        return APR_SUCCESS;
+    }
+    return rv != APR_SUCCESS ? rv : APR_ECONNABORTED;
 }
 
 /* A filter found the connection unopened: finish it in this worker. */
@@ -309,12 +463,42 @@ static apr_status_t session_free(void *data)
     return APR_SUCCESS;
 }
 
+/* The GnuTLS session of a connection, with the settings built for its
+ * server (or, outgoing, its TLSProxy* scope), and its filters. */
+static apr_status_t session_create(tls_conn_t *tc, unsigned flags,
+                                   const tls_built_t *built)
+{
+    conn_rec *c = tc->c;
+    int rv;
+
+    if ((rv = gnutls_init(&tc->session, flags)) < 0) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
+                      "cannot create TLS session: %s", gnutls_strerror(rv));
+        tc->session = NULL;
+        return APR_ENOMEM;
+    }
+    apr_pool_cleanup_register(c->pool, tc->session, session_free,
+                              apr_pool_cleanup_null);
+    if ((rv = gnutls_priority_set(tc->session, built->prio)) < 0
+        || (rv = gnutls_credentials_set(tc->session, GNUTLS_CRD_CERTIFICATE,
+                                        built->creds)) < 0) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
+                      "cannot set up TLS session: %s", gnutls_strerror(rv));
+        return APR_EGENERAL;
+    }
+    gnutls_session_set_ptr(tc->session, tc);
+    gnutls_handshake_set_hook_function(tc->session, GNUTLS_HANDSHAKE_ANY,
+                                       GNUTLS_HOOK_BOTH, on_handshake_msg);
+    tc->filter = tls_filter_attach(c, tc->session, open_blocking, tc);
+    return APR_SUCCESS;
+}
+
 static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
                                 tls_conn_t **ptc)
 {
     tls_conn_t *tc = apr_pcalloc(c->pool, sizeof(*tc));
     apr_interval_time_t timeout = sc->handshake_timeout;
-    int rv;
+    apr_status_t rv;
 
     tc->c = c;
     tc->s = c->base_server;
@@ -327,31 +511,35 @@ static apr_status_t conn_create(conn_rec *c, tls_srv_conf_t *sc,
     tc->deadline = timeout > 0 ? tc->started + timeout : 0;
     /* post-handshake authentication serves TLS 1.3 per-directory
      * client certificates, where the client offers it */
-    rv = gnutls_init(&tc->session, GNUTLS_SERVER | GNUTLS_POST_HANDSHAKE_AUTH
-                                   | GNUTLS_NO_AUTO_SEND_TICKET
-                                   | (sc->perdir_client_auth
-                                      ? GNUTLS_NO_TICKETS_TLS12 : 0));
-    if (rv < 0) {
-        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
-                      "cannot create TLS session: %s", gnutls_strerror(rv));
-        return APR_ENOMEM;
-    }
-    apr_pool_cleanup_register(c->pool, tc->session, session_free,
-                              apr_pool_cleanup_null);
-    if ((rv = gnutls_priority_set(tc->session, sc->built->prio)) < 0
-        || (rv = gnutls_credentials_set(tc->session, GNUTLS_CRD_CERTIFICATE,
-                                        sc->built->creds)) < 0) {
-        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
-                      "cannot set up TLS session: %s", gnutls_strerror(rv));
-        return APR_EGENERAL;
+    rv = session_create(tc, GNUTLS_SERVER | GNUTLS_POST_HANDSHAKE_AUTH
+                            | GNUTLS_NO_AUTO_SEND_TICKET
+                            | (sc->perdir_client_auth
+                               ? GNUTLS_NO_TICKETS_TLS12 : 0), sc->built);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     tls_verify_ask(tc, sc->client_mode, sc->verify_depth);
-    gnutls_session_set_ptr(tc->session, tc);
-    gnutls_handshake_set_hook_function(tc->session, GNUTLS_HANDSHAKE_ANY,
-                                       GNUTLS_HOOK_BOTH, on_handshake_msg);
-    tc->filter = tls_filter_attach(c, tc->session, open_blocking, tc);
     *ptc = tc;
     return APR_SUCCESS;
+}
+
+/* A backend connection bound by ssl_bind_outgoing: the client side. No
+ * post-handshake authentication: a backend asks for our certificate in
+ * the handshake. */
+static int outgoing_pre_connection(conn_rec *c)
+{
+    tls_conn_t *tc = ap_get_module_config(c->conn_config, &tls_module);
+
+    if (!tc || tc->session) {
+        return DECLINED;
+    }
+    if (session_create(tc, GNUTLS_CLIENT, tc->proxy->built) != APR_SUCCESS) {
+        /* nothing may reach the backend in clear */
+        ap_set_module_config(c->conn_config, &tls_module, NULL);
+        c->aborted = 1;
+        return DONE;
+    }
+    return OK;
 }
 
 static int tls_hook_pre_connection(conn_rec *c, void *csd)
@@ -360,10 +548,13 @@ static int tls_hook_pre_connection(conn_rec *c, void *csd)
     tls_conn_t *tc;
 
     (void)csd;
-    /* HTTP/2 streams ride on their connection's TLS; outgoing (proxy)
-     * connections are bound through ssl_bind_outgoing */
-    if (c->master || c->outgoing) {
+    /* HTTP/2 streams ride on their connection's TLS */
+    if (c->master) {
         return DECLINED;
+    }
+    /* outgoing (proxy) connections are ours once bound (below) */
+    if (c->outgoing) {
+        return outgoing_pre_connection(c);
     }
     sc = tls_conf_srv_get(c->base_server);
     if (!sc || sc->engine != 1) {
@@ -376,6 +567,50 @@ static int tls_hook_pre_connection(conn_rec *c, void *csd)
     ap_set_module_config(c->conn_config, &tls_module, tc);
     return OK;
 }
+
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 116)
+/* mod_proxy binds each backend connection it makes before pre_connection,
+ * and again on every reuse and release, with the directory configuration
+ * of the moment (the request's, which holds the <Proxy> sections that
+ * matched; the worker's section; NULL: the server's). mod_tls takes the
+ * connection when TLSProxyEngine is on there, and leaves it to mod_ssl
+ * (SSLProxyEngine) otherwise. Once its session exists the binding stays:
+ * the handshake uses (or used) the settings it was bound with. */
+static int tls_hook_bind_outgoing(conn_rec *c, ap_conf_vector_t *dir_conf,
+                                  int enable)
+{
+    tls_conn_t *tc = ap_get_module_config(c->conn_config, &tls_module);
+    const tls_proxy_conf_t *pc;
+
+    if (tc && tc->session) {
+        return OK;
+    }
+    pc = tls_conf_proxy_of_dir(dir_conf ? dir_conf
+                                        : c->base_server->lookup_defaults);
+    if (!enable || !pc || pc->engine != 1) {
+        ap_set_module_config(c->conn_config, &tls_module, NULL);
+        return DECLINED;
+    }
+    if (!pc->built) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c, "TLSProxyEngine is on, "
+                      "but mod_tls found these TLSProxy* settings too late "
+                      "to prepare them at startup");
+        return DECLINED;
+    }
+    if (!tc) {
+        tc = apr_pcalloc(c->pool, sizeof(*tc));
+        tc->c = c;
+        tc->outgoing = 1;
+        tc->state = TLS_CONN_NEW;
+        tc->fail_alert = -1;
+        ap_set_module_config(c->conn_config, &tls_module, tc);
+    }
+    tc->s = c->base_server;
+    tc->sc = tls_conf_srv_get(c->base_server);
+    tc->proxy = pc;
+    return OK;
+}
+#endif
 
 /* Gives the connection back to the MPM until the client's next bytes
  * arrive, or its deadline wakes it; the worker serves others meanwhile. */
@@ -545,10 +780,18 @@ void tls_handshake_register_hooks(apr_pool_t *p)
      * be over before mod_http2 or HTTP/1 reads */
     static const char *const after[] = { "mod_reqtimeout.c", NULL };
     static const char *const before[] = { "mod_http2.c", "http_core.c", NULL };
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 116)
+    /* with TLSProxyEngine and SSLProxyEngine both on, mod_tls takes it */
+    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
+#endif
 
     (void)p;
     ap_hook_pre_connection(tls_hook_pre_connection, NULL, NULL,
                            APR_HOOK_MIDDLE);
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 116)
+    ap_hook_ssl_bind_outgoing(tls_hook_bind_outgoing, NULL, before_ssl,
+                              APR_HOOK_MIDDLE);
+#endif
     ap_hook_process_connection(tls_hook_process_connection, after, before,
                                APR_HOOK_FIRST);
     ap_hook_pre_close_connection(tls_hook_pre_close_connection, NULL, NULL,

@@ -72,7 +72,8 @@ static int tls_stats_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static const char *const labels[TLS_STAT_COUNT] = {
     "TLSHandshakesFull", "TLSHandshakesResumed", "TLSHandshakesFailed",
     "TLSSessionCacheHits", "TLSSessionCacheMisses", "TLSSessionCacheStores",
-    "TLSConnections",
+    "TLSConnections", "TLSProxyHandshakesFull", "TLSProxyHandshakesResumed",
+    "TLSProxyHandshakesFailed",
 };
 
 static int tls_stats_status(request_rec *r, int flags)

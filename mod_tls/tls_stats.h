@@ -12,6 +12,9 @@ typedef enum {
     TLS_STAT_CACHE_MISSES,
     TLS_STAT_CACHE_STORES,
     TLS_STAT_CONNECTIONS,      /* TLS connections open now */
+    TLS_STAT_PROXY_HANDSHAKES, /* full handshakes with backends */
+    TLS_STAT_PROXY_RESUMED,    /* resumed ones */
+    TLS_STAT_PROXY_FAILED,     /* failed ones */
     TLS_STAT_COUNT
 } tls_stat_t;
 

@@ -1,9 +1,11 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Client certificate verification, run by GnuTLS while the handshake (or a
- * post-handshake authentication) is under way. The result is recorded as
- * mod_ssl's SSL_CLIENT_VERIFY; a certificate that fails verification never
- * lends its identity to the request, whatever the mode. */
+ * Certificate verification, run by GnuTLS while a handshake is under way.
+ * A client's certificate (or one asked for by post-handshake
+ * authentication): the result is recorded as mod_ssl's SSL_CLIENT_VERIFY;
+ * a certificate that fails verification never lends its identity to the
+ * request, whatever the mode. A backend's certificate (mod_proxy's
+ * connections): refused, the handshake fails. */
 #include <httpd.h>
 #include <apr_strings.h>
 #include <http_log.h>
@@ -225,6 +227,91 @@ int tls_verify_peer(gnutls_session_t session)
     }
     tc->fail_reason = apr_psprintf(tc->c->pool, "client certificate '%s' "
                                    "refused: %s",
+                                   subject_of(tc->c->pool, &certs[0]),
+                                   reason);
+    tc->fail_alert = alert;
+    return GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+/* Whether the backend's certificate carries its name (or address), for
+ * TLSProxyVerify none, which leaves the rest of it unchecked. */
+static int backend_name_ok(const tls_conn_t *tc, const gnutls_datum_t *leaf)
+{
+    gnutls_x509_crt_t crt = parse_der(leaf);
+    int ok = 0;
+
+    if (crt) {
+        ok = tc->peer_ip_len
+             ? gnutls_x509_crt_check_ip(crt, tc->peer_ip, tc->peer_ip_len, 0)
+             : gnutls_x509_crt_check_hostname2(crt, tc->peer_name, 0);
+        gnutls_x509_crt_deinit(crt);
+    }
+    return ok;
+}
+
+/* The certificate chain is judged by GnuTLS against TLSProxyCA (or the
+ * system's trust store) and TLSProxyCRL, dates included, with the name in
+ * the same call: a DNS name against the certificate's DNS names (its CN
+ * only when it has none), an IP address against its IP addresses. The
+ * first fault in OpenSSL's order is the reason; a wrong name only when the
+ * chain itself is fine. */
+int tls_verify_backend(gnutls_session_t session)
+{
+    tls_conn_t *tc = gnutls_session_get_ptr(session);
+    const tls_proxy_conf_t *pc = tc->proxy;
+    gnutls_typed_vdata_st name;
+    const gnutls_datum_t *certs;
+    unsigned n = 0, status = 0, nname = 0, i;
+    const char *reason = NULL;
+    int alert = GNUTLS_A_BAD_CERTIFICATE;
+
+    certs = gnutls_certificate_get_peers(session, &n);
+    if (!certs || n == 0) {
+        tc->fail_reason = "the backend sent no certificate";
+        return GNUTLS_E_NO_CERTIFICATE_FOUND;
+    }
+    if (pc->check_name && tc->peer_name) {
+        name.type = tc->peer_ip_len ? GNUTLS_DT_IP_ADDRESS
+                                    : GNUTLS_DT_DNS_HOSTNAME;
+        name.data = tc->peer_ip_len ? tc->peer_ip
+                                    : (unsigned char *)tc->peer_name;
+        name.size = tc->peer_ip_len ? tc->peer_ip_len
+                                    : (unsigned)strlen(tc->peer_name);
+        nname = 1;
+    }
+    if (pc->verify == TLS_PROXY_VERIFY_REQUIRE) {
+        if (gnutls_certificate_verify_peers(session, nname ? &name : NULL,
+                                            nname, &status) < 0) {
+            status = GNUTLS_CERT_INVALID;
+            reason = "certificate could not be verified";
+        }
+        for (i = 0; !reason && i < sizeof(faults) / sizeof(faults[0]); ++i) {
+            if (status & faults[i].bit) {
+                reason = faults[i].reason;
+                alert = faults[i].alert;
+            }
+        }
+        if (reason && (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+            && self_issued(&certs[0])) {
+            reason = "self-signed certificate";
+        }
+    }
+    else if (nname && !backend_name_ok(tc, &certs[0])) {
+        status = GNUTLS_CERT_UNEXPECTED_OWNER;
+    }
+    if (!reason && (status & GNUTLS_CERT_UNEXPECTED_OWNER)) {
+        reason = apr_psprintf(tc->c->pool, "it is not valid for %s '%s' "
+                              "(TLSProxyCheckPeerName)", tc->peer_ip_len
+                              ? "the address" : "the name", tc->peer_name);
+    }
+    if (!reason && status) {
+        reason = "certificate verify failed";
+    }
+    if (!reason) {
+        return 0;
+    }
+    tc->fail_reason = apr_psprintf(tc->c->pool, "the backend's certificate "
+                                   "'%s' is not accepted: %s",
                                    subject_of(tc->c->pool, &certs[0]),
                                    reason);
     tc->fail_alert = alert;

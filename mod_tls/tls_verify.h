@@ -9,6 +9,12 @@
  * the handshake runs, as the connection's TLSClientCertificate says. */
 int tls_verify_peer(gnutls_session_t session);
 
+/* The credentials' verify function for backend connections: judges the
+ * backend's certificate as their TLSProxyVerify and TLSProxyCheckPeerName
+ * say, against TLSProxyCA (or the system's trust store) and TLSProxyCRL;
+ * a refusal leaves its reason in tc->fail_reason. */
+int tls_verify_backend(gnutls_session_t session);
+
 /* Makes the next handshake (or post-handshake authentication) ask for a
  * client certificate as mode says. */
 void tls_verify_ask(tls_conn_t *tc, tls_client_mode_t mode, int depth);

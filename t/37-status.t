@@ -1,6 +1,8 @@
 # mod_status shows mod_tls's counters: server-status?auto lists
-# TLSHandshakesFull/Resumed/Failed, TLSSessionCacheHits/Misses/Stores and
-# TLSConnections (open TLS connections); the HTML page has a mod_tls section.
+# TLSHandshakesFull/Resumed/Failed, TLSSessionCacheHits/Misses/Stores,
+# TLSConnections (open TLS connections) and, for backends (t/50-proxy.t
+# counts those), TLSProxyHandshakesFull/Resumed/Failed; the HTML page has a
+# mod_tls section.
 # The counters are read over a plain-HTTP port (no handshake of their own)
 # of a prefork server with four children, so they must add up across child
 # processes; they survive a graceful restart.
@@ -13,7 +15,8 @@ use TLSTestCache;
 use Test::More;
 
 my @NAMES = qw(TLSHandshakesFull TLSHandshakesResumed TLSHandshakesFailed
-               TLSSessionCacheHits TLSSessionCacheMisses TLSSessionCacheStores TLSConnections);
+               TLSSessionCacheHits TLSSessionCacheMisses TLSSessionCacheStores TLSConnections
+               TLSProxyHandshakesFull TLSProxyHandshakesResumed TLSProxyHandshakesFailed);
 
 my $h = TLSTest::Httpd->new(mpm => 'prefork', listen => 3,
     global => socache_load('shmcb') . resume_log_conf() . prefork_children(4),
@@ -27,7 +30,7 @@ my $other = TLSTest::Httpd->new(global => socache_load('shmcb'),
                                 conf => tls_vhost(extra => 'TLSSessionTickets off'))->start;
 
 my $c0 = status_counters($h);
-is_deeply([sort keys %$c0], [sort @NAMES], '?auto lists the seven TLS counters') or diag(explain($c0));
+is_deeply([sort keys %$c0], [sort @NAMES], '?auto lists the ten TLS counters') or diag(explain($c0));
 is($c0->{$_}, 0, "fresh server: $_ is 0") for @NAMES;
 
 # delta(BEFORE, AFTER): the change of every counter, as "Name=+N ..." for the non-zero ones

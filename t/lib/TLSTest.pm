@@ -51,10 +51,12 @@ my $START_TIME = time;
 # a server that closes a connection must fail a test, not kill it
 $SIG{PIPE} = 'IGNORE';
 
-# finish(): stops every server of this test file, checks that none crashed
-# (error log, ASan reports) and ends the test (done_testing)
+# finish(): stops every server of this test file, the last started first (a
+# proxy before the backends it holds connections to, which would otherwise
+# exit with those connections open), checks that none crashed (error log,
+# ASan reports) and ends the test (done_testing)
 sub finish {
-    for my $h (TLSTest::Httpd->all) {
+    for my $h (reverse TLSTest::Httpd->all) {
         $h->stop if $h->running;
         my $log = $h->error_log;
         my @bad = grep { /Segmentation fault|exit signal|AddressSanitizer|child pid \d+ exit signal/ }

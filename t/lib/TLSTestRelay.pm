@@ -8,13 +8,15 @@ package TLSTestRelay;
 #
 # Options: delay => SECONDS (each chunk the client sends is held that long
 # before it goes on: the server sees its client wait), cut_after => BYTES
-# (the connection is closed once that many bytes came back from the server).
-# Each client connection gets a process of its own.
+# (the connection is closed once that many bytes came back from the server;
+# both sides see it end), reset => 1 (cut with a TCP reset instead of a
+# close). Each client connection gets a process of its own.
 use strict;
 use warnings;
 use IO::Select;
 use IO::Socket::INET;
 use POSIX qw(_exit WNOHANG);
+use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(time);
 use TLSTest ();
 
@@ -76,6 +78,12 @@ sub _relay {
             } else {
                 if (defined $self->{cut_after} && $back + length($buf) > $self->{cut_after}) {
                     syswrite($client, substr($buf, 0, $self->{cut_after} - $back));
+                    if ($self->{reset}) {
+                        # a zero linger time makes close() send RST
+                        setsockopt($_, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0)) for $client, $server;
+                    }
+                    close($client);
+                    close($server);
                     return;
                 }
                 $back += length $buf;

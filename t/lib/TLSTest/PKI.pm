@@ -30,7 +30,9 @@ sub pki {
 # pki_cert(NAME, cn => CN, dns => [NAMES], type => 'ecdsa'|'rsa'|'ed25519',
 # days => 365): NAME.key and NAME.crt (leaf, then the intermediate) in the
 # test PKI, made by build/make-pki --leaf like its own server certificates
-# (valid for 127.0.0.1 as well); made once. Returns the path of NAME.crt;
+# (valid for 127.0.0.1 as well, unless dns lists 'ip:ADDR' entries or
+# 'ip:none'); made once. days may be a past or future validity period,
+# 'YYYY-MM-DD..YYYY-MM-DD'. Returns the path of NAME.crt;
 # tls_vhost(certs => [NAME]) serves it.
 sub pki_cert {
     my ($name, %o) = @_;
