@@ -57,6 +57,9 @@ typedef struct tls_conn_t {
     apr_array_header_t *client_chain; /* gnutls_datum_t DER above the leaf */
     int reauth_done;             /* per-directory authentication ran */
     int renegotiating;           /* a TLS 1.2 renegotiation is under way */
+
+    int challenge;               /* it answers an ACME challenge (tls_md.c):
+                                  * no request is served */
 } tls_conn_t;
 
 /* The TLS state of a connection, following HTTP/2 streams to their
