@@ -14,6 +14,7 @@
 #include "tls_handshake.h"
 #include "tls_cred.h"
 #include "tls_md.h"
+#include "tls_staple.h"
 #include "tls_stats.h"
 #include "tls_vars.h"
 
@@ -22,6 +23,7 @@ static void tls_register_hooks(apr_pool_t *p)
     tls_conf_register_hooks(p);
     tls_cred_register_hooks(p);
     tls_md_register_hooks(p);
+    tls_staple_register_hooks(p);
     tls_filter_register(p);
     tls_handshake_register_hooks(p);
     tls_vars_register_hooks(p);
