@@ -186,15 +186,6 @@ static int staple_cb(gnutls_session_t session, void *ptr,
     return GNUTLS_E_NO_CERTIFICATE_STATUS;
 }
 
-static apr_status_t free_datum(void *data)
-{
-    gnutls_datum_t *d = data;
-
-    gnutls_free(d->data);
-    d->data = NULL;
-    return APR_SUCCESS;
-}
-
 static const char *pem_of(apr_pool_t *p, gnutls_x509_crt_t crt)
 {
     gnutls_datum_t out = { NULL, 0 };
@@ -215,7 +206,7 @@ static staple_t *staple_make(apr_pool_t *p, const tls_cert_t *cert)
 {
     gnutls_x509_crt_t *crts = NULL;
     unsigned n = 0, i;
-    gnutls_datum_t der = { NULL, 0 };
+    gnutls_datum_t der = { NULL, 0 }, dn = { NULL, 0 };
     const char *leaf_pem, *issuer_pem = NULL;
     staple_t *st = NULL;
     size_t len;
@@ -242,15 +233,15 @@ static staple_t *staple_make(apr_pool_t *p, const tls_cert_t *cert)
                              st->cert.id) < 0
             || gnutls_x509_crt_get_serial(crts[0], st->cert.serial.data,
                                           &len) < 0
-            || gnutls_x509_crt_get_raw_issuer_dn(crts[0],
-                                                 &st->issuer_dn) < 0) {
+            || gnutls_x509_crt_get_raw_issuer_dn(crts[0], &dn) < 0) {
             st = NULL;
         }
         else {
             st->cert.serial.size = (unsigned)len;
-            apr_pool_cleanup_register(p, &st->issuer_dn, free_datum,
-                                      apr_pool_cleanup_null);
+            st->issuer_dn.data = apr_pmemdup(p, dn.data, dn.size);
+            st->issuer_dn.size = dn.size;
         }
+        gnutls_free(dn.data);
         gnutls_free(der.data);
     }
     for (i = 0; i < n; ++i) {
