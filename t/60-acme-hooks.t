@@ -11,7 +11,9 @@
 #   on the same port is served as usual;
 # - tls-alpn-01 answering, made deterministic by putting a challenge
 #   certificate where mod_md's store keeps them (challenges/NAME/, mod_md
-#   2.6's file names): a client offering ALPN acme-tls/1 gets it, completes
+#   2.6's file names; mod_md proposes acme-tls/1 only where
+#   ap_ssl_conn_is_ssl is already true, during the handshake): a client
+#   offering ALPN acme-tls/1 gets it, completes
 #   the handshake without the client certificate the vhost requires, and
 #   its request gets 503; clients without acme-tls/1 keep the vhost's
 #   certificate and its client authentication; a vhost whose Protocols lack
