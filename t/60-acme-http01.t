@@ -8,7 +8,8 @@
 #   MDomain with an ECDSA key only: it serves its own certificates (and no
 #   503) until mod_md has one; afterwards mod_md's ECDSA certificate
 #   replaces the vhost's own ECDSA one, as with mod_ssl, and its own
-#   Ed25519 one stays.
+#   Ed25519 one stays; mod_md knows that both vhosts speak TLS (mod_tls
+#   asks it for the certificates of every TLS vhost).
 use strict;
 use warnings;
 use FindBin;
@@ -45,6 +46,17 @@ my $test_ca = pki() . '/ca.crt';
     is(serial_of($s->{cert} // ''), $own_ecdsa, 'd: its own ECDSA certificate meanwhile') or diag($s->{out});
     is($s->{verify}, 0, 'd: ... verifying against the test CA');
     is($s->{status}, 200, 'd: served (own certificates: no fallback, no 503)');
+}
+
+# mod_md learns which vhosts speak TLS from being asked for their
+# certificates: it lists the names it could validate by tls-alpn-01 (a TLS
+# vhost with acme-tls/1 in its Protocols), the one with its own
+# certificates included
+for my $name ('c.mdtest.local', 'd.mdtest.local') {
+    my $md = md_of($h, $name);
+    ok(grep({ $_ eq $name } @{($md->{proto} || {})->{'acme-tls/1'} || []}),
+       "$name: mod_md knows its vhost speaks TLS (md-status: acme-tls/1 names)")
+        or diag(explain($md->{proto}));
 }
 
 my %md;
