@@ -13,6 +13,8 @@
 #include "tls_filter.h"
 #include "tls_handshake.h"
 #include "tls_cred.h"
+#include "tls_md.h"
+#include "tls_staple.h"
 #include "tls_stats.h"
 #include "tls_vars.h"
 
@@ -20,6 +22,8 @@ static void tls_register_hooks(apr_pool_t *p)
 {
     tls_conf_register_hooks(p);
     tls_cred_register_hooks(p);
+    tls_md_register_hooks(p);
+    tls_staple_register_hooks(p);
     tls_filter_register(p);
     tls_handshake_register_hooks(p);
     tls_vars_register_hooks(p);

@@ -37,6 +37,23 @@ int tls_alpn_select(tls_conn_t *tc)
     if (gnutls_alpn_set_protocols(tc->session, &proto, 1, 0) < 0) {
         return GNUTLS_E_INTERNAL_ERROR;
     }
+    /* As mod_ssl does, a protocol other than HTTP's takes the connection
+     * now, before a certificate is chosen: a challenge protocol (ACME's
+     * acme-tls/1, see tls_md.c) answers with a certificate of its own.
+     * h2 waits for the handshake to be done (tls_alpn_switch). */
+    if (strcmp(chosen, "h2") && strcmp(chosen, ap_get_protocol(tc->c))) {
+        apr_status_t rv = ap_switch_protocol(tc->c, NULL, tc->s, chosen);
+
+        if (rv != APR_SUCCESS) {
+            tc->fail_reason = apr_psprintf(tc->c->pool, "switching to the "
+                                           "protocol %s (ALPN) failed",
+                                           chosen);
+            tc->fail_alert = GNUTLS_A_INTERNAL_ERROR;
+            return GNUTLS_E_INTERNAL_ERROR;
+        }
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c,
+                      "ALPN: switched to protocol %s", chosen);
+    }
     return 0;
 }
 

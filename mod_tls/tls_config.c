@@ -356,6 +356,13 @@ const char *tls_conf_pos_error(apr_pool_t *p, const tls_conf_pos_t *pos,
                         pos->directive, msg);
 }
 
+const char *tls_conf_server_id(apr_pool_t *p, const server_rec *s)
+{
+    apr_port_t port = s->port ? s->port : s->addrs ? s->addrs->host_port : 0;
+
+    return apr_psprintf(p, "%s:%u", s->server_hostname, (unsigned)port);
+}
+
 static void conf_pos_set(cmd_parms *cmd, tls_conf_pos_t *pos)
 {
     pos->file = cmd->directive->filename;
@@ -1023,8 +1030,11 @@ int tls_conf_same_tls(const tls_srv_conf_t *a,
     if (a == b) {
         return 1;
     }
+    /* what the credentials serve, so that vhosts with certificates of
+     * their own from mod_md differ */
     return a->engine == 1 && b->engine == 1
-        && same_certs(a->certs, b->certs)
+        && same_certs(a->built->certs, b->built->certs)
+        && a->built->fallback == b->built->fallback
         && a->client_mode == b->client_mode
         && a->verify_depth == b->verify_depth
         && !strcmp(a->key_purpose, b->key_purpose)

@@ -54,7 +54,10 @@ typedef struct {
     int preference;             /* lower is offered first: by key type */
     int group;                  /* an ECDSA key's curve as TLS group id; 0 */
     const char *subject;        /* leaf subject, for messages */
-    tls_conf_pos_t pos;
+    tls_conf_pos_t pos;         /* for a provided one: the vhost's TLSEngine */
+    int provided;               /* from another module (mod_md) through
+                                 * ap_ssl_add_(fallback_)cert_files, not
+                                 * from a TLSCertificate line */
 } tls_cert_t;
 
 /* Server-wide settings and state, one record per configuration: made with
@@ -74,6 +77,12 @@ typedef struct tls_global_t {
  * (and by vhosts that configure the same). */
 typedef struct {
     gnutls_certificate_credentials_t creds;
+    apr_array_header_t *certs;        /* of tls_cert_t*: what creds serve, in
+                                       * the order of their indexes: the
+                                       * TLSCertificate lines and what other
+                                       * modules provided (tls_md.c) */
+    int fallback;                     /* only a provider's fallback
+                                       * certificate: requests get 503 */
     const char *prio_string;          /* TLSPriorities + TLSProtocol */
     gnutls_priority_t prio;
     gnutls_datum_t ticket_key;        /* the master key bound to this vhost;
@@ -208,6 +217,10 @@ const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc);
  * TLSProxyProtocol. */
 const char *tls_conf_proxy_priority_string(apr_pool_t *p,
                                            const tls_proxy_conf_t *pc);
+
+/* "name:port" of a server for messages: its ServerName and the port of
+ * its address (a vhost's own port is mostly unset). */
+const char *tls_conf_server_id(apr_pool_t *p, const server_rec *s);
 
 /* A config-time error message that names file, line and directive. */
 const char *tls_conf_pos_error(apr_pool_t *p, const tls_conf_pos_t *pos,

@@ -72,6 +72,8 @@ typedef struct tls_conn_t {
     unsigned peer_ip_len;        /* 4, 16, or 0 for a host name */
     int alpn_needed;             /* the backend must agree to our offer */
     const char *resume_key;      /* its sessions in the backend cache */
+    int challenge;               /* it answers an ACME challenge (tls_md.c):
+                                  * no request is served */
 } tls_conn_t;
 
 /* The TLS state of a connection, following HTTP/2 streams to their

@@ -23,6 +23,7 @@
 
 #include "tls_config.h"
 #include "tls_cred.h"
+#include "tls_md.h"
 #include "tls_verify.h"
 
 APLOG_USE_MODULE(tls);
@@ -507,16 +508,22 @@ static void warn_expiry(server_rec *s, const tls_cert_t *cert)
     }
 }
 
-static int by_preference(const void *a, const void *b)
+/* Orders certificates by key type, keeping the order they came in for
+ * the same type (the config's, then the providers'): a stable insertion
+ * sort of a handful of entries. */
+static void sort_by_preference(apr_array_header_t *certs)
 {
-    const tls_cert_t *x = *(tls_cert_t *const *)a;
-    const tls_cert_t *y = *(tls_cert_t *const *)b;
+    tls_cert_t **c = (tls_cert_t **)certs->elts;
+    int i, j;
 
-    if (x->preference != y->preference) {
-        return x->preference - y->preference;
+    for (i = 1; i < certs->nelts; ++i) {
+        tls_cert_t *x = c[i];
+
+        for (j = i; j > 0 && c[j - 1]->preference > x->preference; --j) {
+            c[j] = c[j - 1];
+        }
+        c[j] = x;
     }
-    /* same key type: keep the config's order */
-    return x->pos.line - y->pos.line;
 }
 
 /* Loads every file the server's credentials need, checked, with the
@@ -527,7 +534,7 @@ static const char *load_files(apr_pool_t *p, apr_pool_t *ptemp,
     const char *err;
     int i;
 
-    for (i = 0; i < sc->certs->nelts; ++i) {
+    for (i = 0; sc->certs && i < sc->certs->nelts; ++i) {
         tls_cert_t *cert = APR_ARRAY_IDX(sc->certs, i, tls_cert_t *);
 
         if ((err = cert_load(p, ptemp, cert))) {
@@ -543,13 +550,58 @@ static const char *load_files(apr_pool_t *p, apr_pool_t *ptemp,
     return NULL;
 }
 
-/* The server's credentials: trust anchors, CRLs, the verify function and
- * its certificates (without the ECDSA ones when no_ecdsa). */
+/* What the server serves: its TLSCertificate lines and what other modules
+ * provide (tls_md.c), loaded and checked, in the order the credentials
+ * offer them. As with mod_ssl, where a provided certificate has the key
+ * type of one of the server's own, it replaces it (OpenSSL keeps one
+ * certificate per key type, the last one set, and mod_ssl sets the
+ * provided ones last); the rest stay side by side. */
+static const char *served_certs(apr_pool_t *p, apr_pool_t *ptemp,
+                                tls_srv_conf_t *sc,
+                                const tls_md_files_t *provided,
+                                apr_array_header_t **pcerts)
+{
+    apr_array_header_t *certs = sc->certs ? apr_array_copy(p, sc->certs)
+                              : apr_array_make(p, 2, sizeof(tls_cert_t *));
+    const char *err;
+    int i, j, k;
+
+    for (i = 0; i < provided->cert_files->nelts; ++i) {
+        tls_cert_t *cert = apr_pcalloc(p, sizeof(*cert));
+
+        cert->cert_file = APR_ARRAY_IDX(provided->cert_files, i,
+                                        const char *);
+        cert->key_file = APR_ARRAY_IDX(provided->key_files, i, const char *);
+        cert->pos = sc->engine_pos;
+        cert->provided = 1;
+        if ((err = cert_load(p, ptemp, cert))) {
+            return tls_conf_pos_error(p, &cert->pos, "the %scertificate "
+                                      "another module (mod_md) provided: %s",
+                                      provided->fallback ? "fallback " : "",
+                                      err);
+        }
+        for (j = k = 0; j < certs->nelts; ++j) {
+            tls_cert_t *own = APR_ARRAY_IDX(certs, j, tls_cert_t *);
+
+            if (own->provided || own->preference != cert->preference) {
+                APR_ARRAY_IDX(certs, k++, tls_cert_t *) = own;
+            }
+        }
+        certs->nelts = k;
+        APR_ARRAY_PUSH(certs, tls_cert_t *) = cert;
+    }
+    sort_by_preference(certs);
+    *pcerts = certs;
+    return NULL;
+}
+
+/* Credentials offering built->certs, each at the index of its place
+ * (without the ECDSA ones when no_ecdsa, see setup_ecdsa_fallback). */
 static const char *setup_creds(apr_pool_t *p, server_rec *s,
-                               tls_srv_conf_t *sc, int no_ecdsa,
+                               tls_srv_conf_t *sc, const tls_built_t *built,
+                               int no_ecdsa,
                                gnutls_certificate_credentials_t *pcreds)
 {
-    apr_array_header_t *certs = apr_array_copy(p, sc->certs);
     gnutls_certificate_credentials_t creds;
     int i, rv;
 
@@ -559,8 +611,6 @@ static const char *setup_creds(apr_pool_t *p, server_rec *s,
     apr_pool_cleanup_register(p, creds, free_creds, apr_pool_cleanup_null);
     gnutls_certificate_set_flags(creds, GNUTLS_CERTIFICATE_API_V2);
     gnutls_certificate_set_known_dh_params(creds, GNUTLS_SEC_PARAM_MEDIUM);
-    qsort(certs->elts, (size_t)certs->nelts, sizeof(tls_cert_t *),
-          by_preference);
     if (sc->client_ca
         && (rv = gnutls_certificate_set_x509_trust_file(
                 creds, sc->client_ca, GNUTLS_X509_FMT_PEM)) < 0) {
@@ -574,17 +624,20 @@ static const char *setup_creds(apr_pool_t *p, server_rec *s,
                                   sc->client_crl, gnutls_strerror(rv));
     }
     gnutls_certificate_set_verify_function(creds, tls_verify_peer);
-    for (i = 0; i < certs->nelts; ++i) {
-        const tls_cert_t *cert = APR_ARRAY_IDX(certs, i, tls_cert_t *);
+    for (i = 0; i < built->certs->nelts; ++i) {
+        const tls_cert_t *cert = APR_ARRAY_IDX(built->certs, i, tls_cert_t *);
 
         if (no_ecdsa && cert->group) {
             continue;
         }
+        /* with GNUTLS_CERTIFICATE_API_V2 the index it gets (tls_staple.c
+         * relies on it being its place among the certificates offered) */
         if ((rv = cred_add(creds, cert)) < 0) {
             return tls_conf_pos_error(p, &cert->pos, "%s",
                                       cred_add_error(p, cert, rv));
         }
-        if (!no_ecdsa
+        /* a provider renews its certificates, and warns itself */
+        if (!cert->provided && !no_ecdsa
             && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
             warn_expiry(s, cert);
         }
@@ -619,8 +672,8 @@ static const char *setup_ecdsa_fallback(apr_pool_t *p, server_rec *s,
 {
     int i;
 
-    for (i = 0; i < sc->certs->nelts; ++i) {
-        const tls_cert_t *cert = APR_ARRAY_IDX(sc->certs, i, tls_cert_t *);
+    for (i = 0; i < built->certs->nelts; ++i) {
+        const tls_cert_t *cert = APR_ARRAY_IDX(built->certs, i, tls_cert_t *);
 
         if (cert->group) {
             if (!built->ecdsa_groups) {
@@ -630,7 +683,7 @@ static const char *setup_ecdsa_fallback(apr_pool_t *p, server_rec *s,
         }
     }
     return built->ecdsa_groups
-           ? setup_creds(p, s, sc, 1, &built->creds_no_ecdsa) : NULL;
+           ? setup_creds(p, s, sc, built, 1, &built->creds_no_ecdsa) : NULL;
 }
 
 static int allows_tls13(gnutls_priority_t prio)
@@ -678,31 +731,55 @@ gnutls_certificate_credentials_t tls_cred_for_hello(const tls_built_t *built,
     return built->creds;
 }
 
+/* Whether two lists hold the same certificates, in the same order. */
+static int same_list(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    return a->nelts == b->nelts
+        && !memcmp(a->elts, b->elts, (size_t)a->nelts * sizeof(tls_cert_t *));
+}
+
 /* Builds a TLS server's credentials and priority cache; vhosts that
- * configure the same as the main server share its objects. */
+ * serve the same as the main server share its objects. testing: the
+ * `apachectl -t` run. */
 static const char *setup_server(apr_pool_t *p, apr_pool_t *ptemp,
                                 server_rec *s, tls_srv_conf_t *sc,
-                                const tls_srv_conf_t *base)
+                                const tls_srv_conf_t *base, int testing)
 {
     tls_built_t *built = apr_pcalloc(p, sizeof(*built));
+    tls_md_files_t provided;
     const char *err;
 
-    if (!sc->certs || sc->certs->nelts == 0) {
-        return tls_conf_pos_error(p, &sc->engine_pos,
-                                  "no TLSCertificate configured for %s:%d",
-                                  s->server_hostname, s->port);
-    }
     if ((err = load_files(p, ptemp, sc))) {
         return err;
     }
-    if (base && base != sc && base->built && base->certs == sc->certs
+    tls_md_collect(p, s, sc, testing, &provided);
+    if ((err = served_certs(p, ptemp, sc, &provided, &built->certs))) {
+        return err;
+    }
+    built->fallback = provided.fallback;
+    if (built->certs->nelts == 0 && !provided.deferred) {
+        return tls_conf_pos_error(p, &sc->engine_pos,
+                                  "no TLSCertificate configured for %s%s",
+                                  tls_conf_server_id(p, s),
+                                  tls_md_have_providers()
+                                  ? ", and no module provided one (mod_md: "
+                                    "is the name in an MDomain?)" : "");
+    }
+    if (provided.deferred && built->certs->nelts == 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "%s has no "
+                     "TLSCertificate: its certificates are left to the "
+                     "modules that provide them (mod_md), and checked at "
+                     "startup", tls_conf_server_id(ptemp, s));
+    }
+    if (base && base != sc && base->built
+        && same_list(base->built->certs, built->certs)
         && base->client_ca == sc->client_ca
         && base->client_crl == sc->client_crl) {
         built->creds = base->built->creds;
         built->creds_no_ecdsa = base->built->creds_no_ecdsa;
         built->ecdsa_groups = base->built->ecdsa_groups;
     }
-    else if ((err = setup_creds(p, s, sc, 0, &built->creds))
+    else if ((err = setup_creds(p, s, sc, built, 0, &built->creds))
              || (err = setup_ecdsa_fallback(p, s, sc, built))) {
         return err;
     }
@@ -891,7 +968,7 @@ static const char *proxy_setup_all(apr_pool_t *p, apr_pool_t *ptemp,
 /* Runs every TLS server's setup, then the backends'; the first error ends
  * it. */
 static const char *setup_all(apr_pool_t *p, apr_pool_t *ptemp,
-                             server_rec *main_s)
+                             server_rec *main_s, int testing)
 {
     tls_srv_conf_t *base = tls_conf_srv_get(main_s);
     const char *err;
@@ -901,20 +978,22 @@ static const char *setup_all(apr_pool_t *p, apr_pool_t *ptemp,
         tls_srv_conf_t *sc = tls_conf_srv_get(s);
 
         if (sc->engine == 1
-            && (err = setup_server(p, ptemp, s, sc, base))) {
+            && (err = setup_server(p, ptemp, s, sc, base, testing))) {
             return err;
         }
     }
     return proxy_setup_all(p, ptemp, main_s);
 }
 
+/* After mod_md's first post_config (it names mod_tls.c as its successor),
+ * so that its registry is ready when the certificate hooks run. */
 static int tls_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s)
 {
     const char *err;
 
     (void)plog;
-    if ((err = setup_all(pconf, ptemp, s))) {
+    if ((err = setup_all(pconf, ptemp, s, 0))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
         return !OK;
     }
@@ -931,7 +1010,7 @@ static void tls_hook_test_config(apr_pool_t *pconf, server_rec *s)
 
     apr_pool_create(&ptemp, pconf);
     tls_conf_apply_defaults(s);
-    err = setup_all(ptemp, ptemp, s);
+    err = setup_all(ptemp, ptemp, s, 1);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
         /* what was built before the error goes with the pool */

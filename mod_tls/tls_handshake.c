@@ -26,6 +26,7 @@
 #include "tls_deadline.h"
 #include "tls_handshake.h"
 #include "tls_proxy.h"
+#include "tls_md.h"
 #include "tls_sni.h"
 #include "tls_stats.h"
 #include "tls_verify.h"
@@ -82,7 +83,8 @@ static int on_client_hello(tls_conn_t *tc, const gnutls_datum_t *msg)
     }
     tls_verify_ask(tc, tc->sc->client_mode, tc->sc->verify_depth);
     tls_cache_bind(tc);
-    if ((rv = tls_alpn_select(tc)) != 0) {
+    if ((rv = tls_alpn_select(tc)) != 0
+        || (rv = tls_md_on_hello(tc)) != 0) {
         return rv;
     }
     conn_enter(tc, TLS_CONN_HELLO_DONE);

@@ -149,7 +149,8 @@ sub listening {
         while (my $line = <$fh>) {
             my @f = split ' ', $line;
             return 1 if $f[1] && $f[1] eq $want && $f[3] eq '0A';
-            return 1 if $f[1] && $f[1] =~ /^0{24}:(\w+)$/ && hex($1) == $port && $f[3] eq '0A';
+            # [::]:PORT, which accepts 127.0.0.1 too
+            return 1 if $f[1] && $f[1] =~ /^0{32}:(\w+)$/ && hex($1) == $port && $f[3] eq '0A';
         }
     }
     return 0;
