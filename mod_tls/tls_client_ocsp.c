@@ -400,6 +400,12 @@ static int check_one(tls_conn_t *tc, apr_pool_t *p, gnutls_x509_crt_t cert,
     return judge(tc, &ans, whose, url, bound, fault);
 }
 
+int tls_client_ocsp_enabled(const tls_conn_t *tc)
+{
+    return tc->sc->client_ocsp == TLS_CLIENT_OCSP_LEAF
+           || tc->sc->client_ocsp == TLS_CLIENT_OCSP_ON;
+}
+
 int tls_client_ocsp_check(tls_conn_t *tc, const gnutls_datum_t *certs,
                           unsigned n, tls_client_ocsp_fault_t *fault)
 {
@@ -411,8 +417,7 @@ int tls_client_ocsp_check(tls_conn_t *tc, const gnutls_datum_t *certs,
     apr_pool_t *p;
     int ok = 1, self = 0;
 
-    if (sc->client_ocsp != TLS_CLIENT_OCSP_LEAF
-        && sc->client_ocsp != TLS_CLIENT_OCSP_ON) {
+    if (!tls_client_ocsp_enabled(tc)) {
         return 1;
     }
     /* one budget for all the chain's queries, within the handshake's */

@@ -24,6 +24,9 @@ typedef struct {
 int tls_client_ocsp_check(tls_conn_t *tc, const gnutls_datum_t *certs,
                           unsigned n, tls_client_ocsp_fault_t *fault);
 
+/* Whether the connection's TLSClientOCSP checks certificates at all. */
+int tls_client_ocsp_enabled(const tls_conn_t *tc);
+
 void tls_client_ocsp_register_hooks(apr_pool_t *p);
 
 #endif /* TLS_CLIENT_OCSP_H */

@@ -218,9 +218,14 @@ int tls_verify_peer(gnutls_session_t session)
     }
     if (tc->verify_mode == TLS_CLIENT_OPTIONAL_NO_CA
         && (status & ~UNKNOWN_ISSUER) == 0 && status) {
-        tc->verify = TLS_VERIFY_GENEROUS;
-        keep_identity(tc, certs, n);
-        return 0;
+        if (!tls_client_ocsp_enabled(tc)) {
+            tc->verify = TLS_VERIFY_GENEROUS;
+            keep_identity(tc, certs, n);
+            return 0;
+        }
+        /* as mod_ssl: nobody can vouch for it */
+        detail = " (TLSClientOCSP cannot check a certificate whose issuer "
+                 "is unknown)";
     }
     tc->verify = TLS_VERIFY_FAILED;
     tc->verify_reason = reason;

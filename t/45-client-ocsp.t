@@ -92,6 +92,7 @@ my @VHOSTS = (
     noeku     => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{bad}->url,
     othersig  => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{root}->url,
     off       => "TLSClientCertificate optional",
+    noca      => "TLSClientCertificate optional_no_ca\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{int}->url,
     selfca    => "TLSClientCertificate optional\nTLSClientOCSP on\nTLSClientCA \@PKI\@/client-selfsigned.crt",
     perdir    => "TLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{int}->url
                  . "\nScriptAlias /secure/ \@DIR\@/cgi-bin/\n<Location /secure/>\n"
@@ -216,6 +217,12 @@ queried($relay{int}, 0, 'revoked certificate again (the revocation is cached too
 not_verified('opt', 'stranger', 'certificate unknown to the OCSP responder',
              'a certificate the responder does not know');
 verified('off', 'revoked', 'TLSClientOCSP off: nobody asks');
+# optional_no_ca: as mod_ssl, a certificate of an unknown issuer is not
+# GENEROUS when OCSP is on (nobody can vouch for it)
+verified('noca', 'alice', 'optional_no_ca, good certificate');
+not_verified('noca', 'otherca', 'unable to get local issuer certificate',
+             'optional_no_ca, unknown issuer: not GENEROUS with TLSClientOCSP',
+             log => qr/TLSClientOCSP cannot check a certificate whose issuer is unknown/);
 verified('selfca', 'selfsigned', 'a self-signed certificate trusted as it is: nobody to ask, not asked');
 
 verified('req', 'alice', 'require, good certificate');
