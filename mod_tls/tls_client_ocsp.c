@@ -214,12 +214,31 @@ static const char *subject_of(apr_pool_t *p, gnutls_x509_crt_t crt)
     return s;
 }
 
+/* Whether crt is itself one of the trust anchors. */
+static int is_anchor(gnutls_x509_trust_list_t tl, gnutls_x509_crt_t crt)
+{
+    gnutls_datum_t dn = { NULL, 0 };
+    gnutls_x509_crt_t found;
+    int rv = 0;
+
+    if (tl && gnutls_x509_crt_get_raw_dn(crt, &dn) >= 0
+        && gnutls_x509_trust_list_get_issuer_by_dn(tl, &dn, &found,
+                                                   GNUTLS_TL_GET_COPY) == 0) {
+        rv = gnutls_x509_crt_equals(found, crt);
+        gnutls_x509_crt_deinit(found);
+    }
+    gnutls_free(dn.data);
+    return rv;
+}
+
 /* The certificates to ask about, each with its issuer: from the client's
  * up the chain it proves, ending below the trust anchor (the first whose
- * issuer is in TLSClientCA), or after the first with leaf. A self-issued
- * certificate ends the chain unasked: only a trust anchor can be one in a
- * chain that verified, and nobody but itself vouches for it (mod_ssl skips
- * them too). Returns how many; *self: the client's own is self-issued. */
+ * issuer is in TLSClientCA, or that is there itself), or after the first
+ * with leaf. A self-issued certificate ends the chain unasked: only a trust
+ * anchor can be one in a chain that verified, and nobody but itself
+ * vouches for it (mod_ssl skips them too). Returns how many, 0 (fail
+ * closed) when the chain cannot be followed to an anchor; *self: the
+ * client's own certificate is self-issued. */
 static unsigned chain_pairs(apr_pool_t *p, tls_conn_t *tc,
                             const gnutls_datum_t *certs, unsigned n,
                             int leaf_only, gnutls_x509_crt_t *cert,
@@ -238,15 +257,17 @@ static unsigned chain_pairs(apr_pool_t *p, tls_conn_t *tc,
     cur = peer[0];
     used[0] = 1;
     *self = cur && gnutls_x509_crt_check_issuer(cur, cur);
-    while (cur && pairs < TLS_OCSP_MAX_CHAIN
-           && !gnutls_x509_crt_check_issuer(cur, cur)) {
+    while (cur && pairs < TLS_OCSP_MAX_CHAIN) {
+        if (gnutls_x509_crt_check_issuer(cur, cur)) {
+            return pairs;
+        }
         if (tl && gnutls_x509_trust_list_get_issuer(tl, cur, &anchor,
                                                     GNUTLS_TL_GET_COPY) == 0) {
             apr_pool_cleanup_register(p, anchor, crt_free,
                                       apr_pool_cleanup_null);
             cert[pairs] = cur;
             issuer[pairs++] = anchor;
-            break;
+            return pairs;
         }
         for (i = 1; i < m; ++i) {
             if (!used[i] && peer[i]
@@ -255,18 +276,19 @@ static unsigned chain_pairs(apr_pool_t *p, tls_conn_t *tc,
             }
         }
         if (i >= m) {
-            /* nothing issued it: only the anchor itself ends so */
-            break;
+            /* nothing the client sent issued it: it had better be an
+             * anchor (with an issuer to ask, it is not the client's) */
+            return pairs > 0 && is_anchor(tl, cur) ? pairs : 0;
         }
         used[i] = 1;
         cert[pairs] = cur;
         issuer[pairs++] = peer[i];
-        cur = peer[i];
         if (leaf_only) {
-            break;
+            return pairs;
         }
+        cur = peer[i];
     }
-    return pairs;
+    return 0;
 }
 
 /* ------------------------------------------------------------ verdicts */

@@ -68,6 +68,8 @@ $relay{bad}->set('pass', to => $resp{noeku}->port);
 
 # ---------------------------------------------------------------- the server
 
+spit(pki() . '/ca-int2.pem', slurp(pki() . '/ca.crt') . slurp(pki() . '/int2.crt'));
+
 my $COMMON = <<"EOF";
 TLSClientCA \@PKI\@/ca.crt
 TLSClientVerifyDepth $DEPTH
@@ -82,6 +84,9 @@ my @VHOSTS = (
                  . "\nTLSClientOCSPOverrideResponder on",
     chain     => "TLSClientCertificate optional\nTLSClientOCSP on\nTLSClientOCSPDefaultResponder " . $relay{root}->url,
     leafonly  => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{root}->url,
+    # the second intermediate is a trust anchor itself here
+    anchor2   => "TLSClientCertificate optional\nTLSClientOCSP on\nTLSClientOCSPDefaultResponder " . $relay{root}->url
+                 . "\nTLSClientCA \@PKI\@/ca-int2.pem",
     fail      => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPTimeout 2\n"
                  . "TLSClientOCSPDefaultResponder " . $relay{fail}->url,
     failreq   => "TLSClientCertificate require\nTLSClientOCSP leaf\nTLSClientOCSPTimeout 2\n"
@@ -255,6 +260,9 @@ queried($relay{root}, 1, 'TLSClientOCSP on asks about the intermediate', sub {
 });
 not_verified('chain', 'under2', 'certificate revoked', 'TLSClientOCSP on, revoked intermediate',
              log => qr/OCSP for the CA certificate '[^']*CN=mod_tls Test Intermediate CA 2[^']*': revoked since/);
+queried($relay{root}, 0, 'TLSClientOCSP on stops below the trust anchor', sub {
+    verified('anchor2', 'under2', 'TLSClientOCSP on, the revoked intermediate is a trust anchor itself');
+});
 queried($relay{root}, 0, 'TLSClientOCSP leaf does not ask about the intermediate', sub {
     queried($relay{int2}, 0, '... and its answer about under2 is cached', sub {
         verified('leafonly', 'under2', 'TLSClientOCSP leaf, revoked intermediate, good leaf');
