@@ -10,10 +10,12 @@
 #   answer that is no OCSP response, a response signed by a certificate
 #   without the OCSP signing purpose or by another CA, no responder known:
 #   each with its FAILED:reason and one log line naming the certificate;
+#   meanwhile other clients are served (the query holds one worker);
 # - the certificate's AIA responder, the default responder without one, the
 #   default for all with TLSClientOCSPOverrideResponder on;
 # - leaf checks the client's certificate only, on the chain below the trust
-#   anchor too (a revoked intermediate);
+#   anchor too (a revoked intermediate, unless it is an anchor itself); a
+#   self-signed anchor is not asked about; optional_no_ca grants no GENEROUS;
 # - the cache: a second handshake asks nobody (the relay's count), except
 #   for answers without nextUpdate; shared by prefork's children through the
 #   session cache; emptied, and the settings re-read, by a graceful restart;
@@ -30,6 +32,7 @@ use TLSTestCache qw(socache_load prefork_children);
 use TLSTestOCSP;
 use Test::More;
 use Time::HiRes qw(time);
+use POSIX ();
 
 my $DEPTH = client_depth();
 
@@ -90,6 +93,8 @@ my @VHOSTS = (
     fail      => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPTimeout 2\n"
                  . "TLSClientOCSPDefaultResponder " . $relay{fail}->url,
     failreq   => "TLSClientCertificate require\nTLSClientOCSP leaf\nTLSClientOCSPTimeout 2\n"
+                 . "TLSClientOCSPDefaultResponder " . $relay{fail}->url,
+    slow      => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPTimeout 8\n"
                  . "TLSClientOCSPDefaultResponder " . $relay{fail}->url,
     deadline  => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPTimeout 10\n"
                  . "TLSHandshakeTimeout 2\nTLSClientOCSPDefaultResponder " . $relay{fail}->url,
@@ -306,6 +311,22 @@ $relay{fail}->set('hang');
     my $verify = $r->{env}{SSL_CLIENT_VERIFY};
     ok(!defined $verify || $verify eq 'FAILED:OCSP responder timed out',
        '... and the certificate is not verified (' . ($verify // 'no response: the handshake timed out') . ')');
+}
+# a handshake waiting for the responder holds its worker, not the server
+{
+    my $before = $relay{fail}->count;
+    my $pid = fork() // die "fork: $!";
+    if (!$pid) {
+        get('slow', 'bob');
+        POSIX::_exit(0);
+    }
+    ok(wait_until(sub { $relay{fail}->count > $before }, timeout => 20), 'a handshake waits for a hanging responder');
+    my $t0 = time;
+    my $r = get('off', 'alice');
+    my $took = time - $t0;
+    is(($r->{responses}[0] || {})->{status}, 200, '... meanwhile another client is served');
+    ok($took < 6, sprintf('... at once, not after the 8 s the other waits (%.1f s)', $took));
+    waitpid($pid, 0);
 }
 $relay{fail}->set('pass');
 queried($relay{fail}, 1, 'the responder is back', sub {
