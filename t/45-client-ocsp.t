@@ -47,12 +47,13 @@ pki_client('stranger');                                   # in no index
 pki_client('under2', issuer => 'int2', ocsp => $relay{int2}->url);
 pki_client('pf');                                         # prefork's own
 pki_client('gr');                                         # graceful's own
+pki_client($_) for qw(six named noclen);                  # ways to reach a responder
 
 # the intermediate's responder signs through a delegated responder
 # certificate; the root and int2 sign their answers themselves
 my %resp = (
     int  => TLSTestOCSP::Responder->new(ca => 'int', signer => 'ocsp',
-                good => [qw(alice carol viaaia deadaia pf gr)], revoked => ['revoked']),
+                good => [qw(alice carol viaaia deadaia pf gr six named noclen)], revoked => ['revoked']),
     root => TLSTestOCSP::Responder->new(ca => 'ca', signer => 'ca', good => ['int'],
                 revoked => ['int2']),
     int2 => TLSTestOCSP::Responder->new(ca => 'int2', signer => 'int2', good => ['under2']),
@@ -102,6 +103,11 @@ my @VHOSTS = (
     noeku     => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{bad}->url,
     othersig  => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{root}->url,
     off       => "TLSClientCertificate optional",
+    # the intermediate's responder itself, which listens on IPv6 too
+    ipv6      => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder http://[::1]:"
+                 . $resp{int}->port . "/",
+    byname    => "TLSClientCertificate optional\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder http://localhost:"
+                 . $relay{aia}->port . "/ocsp/path?q=1",
     noca      => "TLSClientCertificate optional_no_ca\nTLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{int}->url,
     selfca    => "TLSClientCertificate optional\nTLSClientOCSP on\nTLSClientCA \@PKI\@/client-selfsigned.crt",
     perdir    => "TLSClientOCSP leaf\nTLSClientOCSPDefaultResponder " . $relay{int}->url
@@ -257,6 +263,16 @@ queried($relay{int}, 1, 'TLSClientOCSPOverrideResponder on: the default responde
 not_verified('nobody', 'alice', 'no OCSP responder known', 'no AIA and no default responder',
              log => qr/names no http:\/\/ responder and there is no TLSClientOCSPDefaultResponder/);
 verified('nobody', 'viaaia', 'no default responder, but the AIA one');
+
+verified('ipv6', 'six', 'a default responder at an IPv6 address');
+queried($relay{aia}, 1, 'a responder named by host name, with a path and a query', sub {
+    verified('byname', 'named', 'a default responder named by host name');
+});
+$relay{aia}->set('noclen');
+queried($relay{aia}, 1, 'an answer without Content-Length (ends with the connection)', sub {
+    verified('byname', 'noclen', 'an answer without Content-Length');
+});
+$relay{aia}->set('pass');
 
 # ---------------------------------------------------------------- leaf and on
 

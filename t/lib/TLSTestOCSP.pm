@@ -184,6 +184,8 @@ sub url  { "http://127.0.0.1:$_[0]{port}/" }
 
 # set(MODE, to => PORT): how the next requests are handled:
 #   pass      passed on to the responder on PORT (the last one given)
+#   noclen    the same, with the answer's Content-Length taken out: its
+#             body ends when the connection does
 #   hang      never answered: the connection stays open until the client
 #             gives up (or two minutes pass)
 #   close     the connection is closed without an answer
@@ -191,7 +193,7 @@ sub url  { "http://127.0.0.1:$_[0]{port}/" }
 #   garbage   200 with a body that is no OCSP response
 sub set {
     my ($self, $mode, %o) = @_;
-    die "ocsp relay: unknown mode $mode" unless $mode =~ /^(pass|hang|close|trylater|garbage)$/;
+    die "ocsp relay: unknown mode $mode" unless $mode =~ /^(pass|noclen|hang|close|trylater|garbage)$/;
     $self->{to} = $o{to} if defined $o{to};
     spit("$self->{ctl}.tmp", "$mode " . ($self->{to} // 0) . "\n");
     rename("$self->{ctl}.tmp", $self->{ctl}) or die "rename: $!";
@@ -239,17 +241,19 @@ sub _serve {
     } elsif ($mode eq 'garbage') {
         syswrite($client, "HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\n"
                  . "Content-Length: 12\r\n\r\nno response\n");
-    } elsif ($mode eq 'pass' && $to) {
+    } elsif (($mode eq 'pass' || $mode eq 'noclen') && $to) {
         my $server = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $to,
                                            Timeout => 10) or return;
         syswrite($server, $req);
         my $sel = IO::Select->new($server);
         my $deadline = time + 30;
+        my $resp = '';
         while (time < $deadline && $sel->can_read($deadline - time)) {
-            my $n = sysread($server, my $buf, 65536);
+            my $n = sysread($server, $resp, 65536, length $resp);
             last unless $n;
-            syswrite($client, $buf);
         }
+        $resp =~ s/^Content-Length:[^\n]*\n//mi if $mode eq 'noclen';
+        syswrite($client, $resp);
     }
     close($client);
 }
