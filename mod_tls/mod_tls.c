@@ -9,6 +9,7 @@
 
 #include "tls_authz.h"
 #include "tls_cache.h"
+#include "tls_client_ocsp.h"
 #include "tls_config.h"
 #include "tls_filter.h"
 #include "tls_handshake.h"
@@ -29,6 +30,7 @@ static void tls_register_hooks(apr_pool_t *p)
     tls_vars_register_hooks(p);
     tls_authz_register_hooks(p);
     tls_cache_register_hooks(p);
+    tls_client_ocsp_register_hooks(p);
     tls_stats_register_hooks(p);
 }
 

@@ -183,6 +183,40 @@ static int db_remove(void *ptr, gnutls_datum_t key)
     return rv == APR_SUCCESS ? 0 : -1;
 }
 
+apr_status_t tls_cache_put(tls_global_t *g, const unsigned char *key,
+                           unsigned klen, apr_time_t expiry,
+                           const unsigned char *data, unsigned len,
+                           apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!g->cache_instance) {
+        return APR_ENOTIMPL;
+    }
+    cache_lock(g);
+    rv = g->cache_provider->store(g->cache_instance, g->main_server, key,
+                                  klen, expiry, (unsigned char *)data, len,
+                                  p);
+    cache_unlock(g);
+    return rv;
+}
+
+apr_status_t tls_cache_get(tls_global_t *g, const unsigned char *key,
+                           unsigned klen, unsigned char *buf, unsigned *len,
+                           apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!g->cache_instance) {
+        return APR_ENOTIMPL;
+    }
+    cache_lock(g);
+    rv = g->cache_provider->retrieve(g->cache_instance, g->main_server, key,
+                                     klen, buf, len, p);
+    cache_unlock(g);
+    return rv;
+}
+
 void tls_cache_bind(tls_conn_t *tc)
 {
     gnutls_db_set_cache_expiration(tc->session, tc->sc->cache_timeout);

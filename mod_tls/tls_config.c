@@ -28,6 +28,7 @@ APLOG_USE_MODULE(tls);
     ":%SERVER_PRECEDENCE"
 #define TLS_DEFAULT_HS_TIMEOUT      apr_time_from_sec(10)
 #define TLS_OID_CLIENT_AUTH         "1.3.6.1.5.5.7.3.2"
+#define TLS_DEFAULT_OCSP_TIMEOUT    apr_time_from_sec(10)
 
 tls_srv_conf_t *tls_conf_srv_get(server_rec *s)
 {
@@ -50,6 +51,9 @@ void *tls_conf_create_srv(apr_pool_t *p, server_rec *s)
     sc->strict_sni = TLS_UNSET;
     sc->client_mode = TLS_CLIENT_UNSET;
     sc->verify_depth = TLS_UNSET;
+    sc->client_ocsp = TLS_CLIENT_OCSP_UNSET;
+    sc->ocsp_override = TLS_UNSET;
+    sc->ocsp_timeout = TLS_UNSET;
     sc->session_tickets = TLS_UNSET;
     sc->cache_timeout = TLS_UNSET;
     return sc;
@@ -136,6 +140,14 @@ void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
                                          : base->client_crl_pos;
     sc->verify_depth = MERGE(verify_depth, TLS_UNSET);
     sc->key_purpose = MERGE(key_purpose, NULL);
+    sc->client_ocsp = MERGE(client_ocsp, TLS_CLIENT_OCSP_UNSET);
+    sc->ocsp_responder = MERGE(ocsp_responder, NULL);
+    sc->ocsp_responder_pos = add->ocsp_responder ? add->ocsp_responder_pos
+                                                 : base->ocsp_responder_pos;
+    sc->ocsp_override = MERGE(ocsp_override, TLS_UNSET);
+    sc->ocsp_override_pos = add->ocsp_override != TLS_UNSET
+                            ? add->ocsp_override_pos : base->ocsp_override_pos;
+    sc->ocsp_timeout = MERGE(ocsp_timeout, TLS_UNSET);
     sc->session_tickets = MERGE(session_tickets, TLS_UNSET);
     sc->cache_timeout = MERGE(cache_timeout, TLS_UNSET);
     return sc;
@@ -331,6 +343,9 @@ void tls_conf_apply_defaults(server_rec *main_s)
         DEFAULT(client_mode, TLS_CLIENT_UNSET, TLS_CLIENT_NONE);
         DEFAULT(verify_depth, TLS_UNSET, 1);
         DEFAULT(key_purpose, NULL, TLS_OID_CLIENT_AUTH);
+        DEFAULT(client_ocsp, TLS_CLIENT_OCSP_UNSET, TLS_CLIENT_OCSP_OFF);
+        DEFAULT(ocsp_override, TLS_UNSET, 0);
+        DEFAULT(ocsp_timeout, TLS_UNSET, TLS_DEFAULT_OCSP_TIMEOUT);
         DEFAULT(session_tickets, TLS_UNSET, 1);
         DEFAULT(cache_timeout, TLS_UNSET, 300);
         /* directory sections of the main server are merged into each
@@ -677,6 +692,64 @@ static const char *set_key_purpose(cmd_parms *cmd, void *dc, const char *arg)
         }
     }
     cmd_srv_conf(cmd)->key_purpose = oid;
+    return NULL;
+}
+
+static const char *set_client_ocsp(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+
+    (void)dc;
+    if (!strcasecmp(arg, "off")) {
+        sc->client_ocsp = TLS_CLIENT_OCSP_OFF;
+    }
+    else if (!strcasecmp(arg, "leaf")) {
+        sc->client_ocsp = TLS_CLIENT_OCSP_LEAF;
+    }
+    else if (!strcasecmp(arg, "on")) {
+        sc->client_ocsp = TLS_CLIENT_OCSP_ON;
+    }
+    else {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "unknown value '%s' "
+                         "(use off, leaf or on)", arg));
+    }
+    return NULL;
+}
+
+/* The URL is checked with the rest of the OCSP settings
+ * (tls_client_ocsp.c), with this line named. */
+static const char *set_ocsp_responder(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+
+    (void)dc;
+    sc->ocsp_responder = arg;
+    conf_pos_set(cmd, &sc->ocsp_responder_pos);
+    return NULL;
+}
+
+static const char *set_ocsp_override(cmd_parms *cmd, void *dc, int flag)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+
+    (void)dc;
+    sc->ocsp_override = flag ? 1 : 0;
+    conf_pos_set(cmd, &sc->ocsp_override_pos);
+    return NULL;
+}
+
+static const char *set_ocsp_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err;
+    long secs;
+
+    (void)dc;
+    if ((err = parse_number(cmd, arg, 1, 300, "a number of seconds",
+                            &secs))) {
+        return err;
+    }
+    cmd_srv_conf(cmd)->ocsp_timeout = apr_time_from_sec(secs);
     return NULL;
 }
 
@@ -1038,6 +1111,10 @@ int tls_conf_same_tls(const tls_srv_conf_t *a,
         && a->client_mode == b->client_mode
         && a->verify_depth == b->verify_depth
         && !strcmp(a->key_purpose, b->key_purpose)
+        && a->client_ocsp == b->client_ocsp
+        && a->ocsp_override == b->ocsp_override
+        && !apr_strnatcmp(a->ocsp_responder ? a->ocsp_responder : "",
+                          b->ocsp_responder ? b->ocsp_responder : "")
         && !apr_strnatcmp(a->client_ca ? a->client_ca : "",
                           b->client_ca ? b->client_ca : "")
         && !apr_strnatcmp(a->client_crl ? a->client_crl : "",
@@ -1073,6 +1150,18 @@ const command_rec tls_conf_cmds[] = {
     AP_INIT_TAKE1("TLSClientKeyPurpose", set_key_purpose, NULL, RSRC_CONF,
                   "extended key usage client certificates need: clientAuth, "
                   "any or an OID"),
+    AP_INIT_TAKE1("TLSClientOCSP", set_client_ocsp, NULL, RSRC_CONF,
+                  "check client certificates with OCSP: off, leaf (the "
+                  "client's) or on (the whole chain)"),
+    AP_INIT_TAKE1("TLSClientOCSPDefaultResponder", set_ocsp_responder, NULL,
+                  RSRC_CONF, "http:// URL of the OCSP responder for client "
+                  "certificates that name none"),
+    AP_INIT_FLAG("TLSClientOCSPOverrideResponder", set_ocsp_override, NULL,
+                 RSRC_CONF, "on: ask TLSClientOCSPDefaultResponder about "
+                 "every client certificate"),
+    AP_INIT_TAKE1("TLSClientOCSPTimeout", set_ocsp_timeout, NULL, RSRC_CONF,
+                  "seconds the OCSP queries for a client certificate may "
+                  "take (default 10)"),
     AP_INIT_TAKE1("TLSUserName", set_user_name, NULL, RSRC_CONF | OR_AUTHCFG,
                   "SSL_* variable whose value becomes the request's user"),
     AP_INIT_TAKE1("TLSRenegBufferSize", set_reneg_buffer, NULL,

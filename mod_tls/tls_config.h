@@ -36,6 +36,14 @@ typedef enum {
     TLS_CLIENT_OPTIONAL_NO_CA,
 } tls_client_mode_t;
 
+/* TLSClientOCSP */
+typedef enum {
+    TLS_CLIENT_OCSP_UNSET = -1,
+    TLS_CLIENT_OCSP_OFF = 0,
+    TLS_CLIENT_OCSP_LEAF,          /* the client's certificate */
+    TLS_CLIENT_OCSP_ON,            /* every one below the trust anchor */
+} tls_client_ocsp_t;
+
 /* Where a directive was written, for messages that name it after parsing. */
 typedef struct {
     const char *file;
@@ -145,6 +153,12 @@ typedef struct tls_srv_conf_t {
     tls_conf_pos_t client_crl_pos;
     int verify_depth;
     const char *key_purpose;          /* EKU OID, or "any" */
+    tls_client_ocsp_t client_ocsp;    /* TLSClientOCSP */
+    const char *ocsp_responder;       /* TLSClientOCSPDefaultResponder */
+    tls_conf_pos_t ocsp_responder_pos;
+    int ocsp_override;                /* TLSClientOCSPOverrideResponder */
+    tls_conf_pos_t ocsp_override_pos;
+    apr_interval_time_t ocsp_timeout; /* TLSClientOCSPTimeout */
     int session_tickets;              /* 0, 1 */
     int cache_timeout;                /* seconds */
     int perdir_client_auth;           /* a section of it asks for certificates */

@@ -804,6 +804,11 @@ void tls_filter_set_wait(tls_filter_t *f, apr_read_type_e block,
     f->deadline = deadline;
 }
 
+apr_time_t tls_filter_deadline(const tls_filter_t *f)
+{
+    return f->deadline;
+}
+
 apr_status_t tls_filter_first_byte(tls_filter_t *f, char *byte)
 {
     apr_bucket *b;

@@ -38,6 +38,9 @@ tls_filter_mode_t tls_filter_mode(const tls_filter_t *f);
  * return at once, GnuTLS then saying GNUTLS_E_AGAIN. */
 void tls_filter_set_wait(tls_filter_t *f, apr_read_type_e block,
                          apr_time_t deadline);
+/* The deadline the handshake (or post-handshake authentication) under
+ * way must keep; 0: none. */
+apr_time_t tls_filter_deadline(const tls_filter_t *f);
 
 /* The first byte the client sent, reading it as the wait allows:
  * APR_SUCCESS, APR_EAGAIN, APR_EOF, APR_TIMEUP or a network error. */

@@ -12,6 +12,7 @@
 #include <gnutls/x509.h>
 
 #include "tls_certvars.h"
+#include "tls_client_ocsp.h"
 #include "tls_conn.h"
 #include "tls_verify.h"
 
@@ -173,8 +174,9 @@ int tls_verify_peer(gnutls_session_t session)
     tls_conn_t *tc = gnutls_session_get_ptr(session);
     const gnutls_datum_t *certs;
     unsigned n = 0, status = 0, i;
-    const char *reason = NULL;
+    const char *reason = NULL, *detail = "";
     int alert = GNUTLS_A_BAD_CERTIFICATE;
+    tls_client_ocsp_fault_t ocsp;
 
     tc->client_crt = NULL;
     tc->client_chain = NULL;
@@ -205,6 +207,12 @@ int tls_verify_peer(gnutls_session_t session)
         reason = "certificate chain too long";
         alert = GNUTLS_A_UNKNOWN_CA;
     }
+    /* revocation by OCSP (TLSClientOCSP), of a chain found valid */
+    if (!reason && !tls_client_ocsp_check(tc, certs, n, &ocsp)) {
+        reason = ocsp.reason;
+        alert = ocsp.alert;
+        detail = apr_pstrcat(tc->c->pool, " (", ocsp.detail, ")", NULL);
+    }
     if (!reason) {
         tc->verify = TLS_VERIFY_SUCCESS;
         keep_identity(tc, certs, n);
@@ -212,23 +220,28 @@ int tls_verify_peer(gnutls_session_t session)
     }
     if (tc->verify_mode == TLS_CLIENT_OPTIONAL_NO_CA
         && (status & ~UNKNOWN_ISSUER) == 0 && status) {
-        tc->verify = TLS_VERIFY_GENEROUS;
-        keep_identity(tc, certs, n);
-        return 0;
+        if (!tls_client_ocsp_enabled(tc)) {
+            tc->verify = TLS_VERIFY_GENEROUS;
+            keep_identity(tc, certs, n);
+            return 0;
+        }
+        /* as mod_ssl: nobody can vouch for it */
+        detail = " (TLSClientOCSP cannot check a certificate whose issuer "
+                 "is unknown)";
     }
     tc->verify = TLS_VERIFY_FAILED;
     tc->verify_reason = reason;
     if (tc->verify_mode != TLS_CLIENT_REQUIRE) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, tc->c,
-                      "client certificate '%s' not verified: %s (identity "
+                      "client certificate '%s' not verified: %s%s (identity "
                       "withheld from the request)",
-                      subject_of(tc->c->pool, &certs[0]), reason);
+                      subject_of(tc->c->pool, &certs[0]), reason, detail);
         return 0;
     }
     tc->fail_reason = apr_psprintf(tc->c->pool, "client certificate '%s' "
-                                   "refused: %s",
+                                   "refused: %s%s",
                                    subject_of(tc->c->pool, &certs[0]),
-                                   reason);
+                                   reason, detail);
     tc->fail_alert = alert;
     return GNUTLS_E_CERTIFICATE_ERROR;
 }

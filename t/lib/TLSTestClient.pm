@@ -12,7 +12,8 @@ package TLSTestClient;
 #   my $resp = send_request($s, path => '/secure/');
 #
 # Client certificate names: alice bob expired notyet revoked wrongeku otherca
-# selfsigned (files client-NAME.crt = leaf + issuer, client-NAME.key). The
+# selfsigned (files client-NAME.crt = leaf + issuer, client-NAME.key), and
+# those a test makes with pki_client (TLSTest::PKI). The
 # clients and the certificate reader are TLSTest's (s_client, cert_args,
 # x509_field); what is here is how these tests use them.
 use strict;

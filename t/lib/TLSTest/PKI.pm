@@ -9,7 +9,7 @@ use Time::Local qw(timegm);
 use TLSTest::Util qw(tmpdir top_dir run_cmd slurp);
 use Exporter 'import';
 
-our @EXPORT = qw(pki pki_cert client_cert x509_field x509_time cert_info pem_certs cert_pem);
+our @EXPORT = qw(pki pki_cert pki_client client_cert x509_field x509_time cert_info pem_certs cert_pem);
 
 # _make_pki(DIR, ARGS...): runs build/make-pki DIR ARGS, dies when it fails
 sub _make_pki {
@@ -40,6 +40,18 @@ sub pki_cert {
     _make_pki($dir, '--leaf', $name, $o{type} || 'ecdsa', $o{days} || 365, $o{cn},
               @{$o{dns} || []});
     return "$dir/$name.crt";
+}
+
+# pki_client(NAME, issuer => 'int'|'int2', ocsp => URL): client-NAME.key and
+# client-NAME.crt (leaf, then its issuer) in the test PKI, made by
+# build/make-pki --client: ECDSA, CN=NAME, EKU clientAuth, naming URL as its
+# OCSP responder when given; made once. client_cert(NAME) and the clients'
+# cert => NAME then find it. Returns the path of client-NAME.crt.
+sub pki_client {
+    my ($name, %o) = @_;
+    my $dir = pki();
+    _make_pki($dir, '--client', $name, $o{issuer} || 'int', (defined $o{ocsp} ? $o{ocsp} : ()));
+    return "$dir/client-$name.crt";
 }
 
 # client_cert(NAME): (certificate chain file, key file) of the PKI's
