@@ -372,21 +372,20 @@ static int protocol_bits(const char *name, int *plus)
 
 /* mod_ssl syntax ("all -TLSv1.1", "-TLSv1.2") plus "TLSv1.2+" for "this
  * version and newer"; the result narrows what the priorities allow. */
-static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
+const char *tls_conf_parse_protocol(apr_pool_t *p, const char *spec,
+                                    int *bits_out)
 {
-    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
     int set = 0, first = 1;
     const char *w;
 
-    (void)dc;
-    while (*(w = ap_getword_conf(cmd->temp_pool, &arg))) {
+    while (*(w = ap_getword_conf(p, &spec))) {
         char action = (*w == '+' || *w == '-') ? *w++ : 0;
         int plus, bits = protocol_bits(w, &plus);
 
         if (!bits || (plus && action)) {
-            return cmd_error(cmd, apr_psprintf(cmd->pool,
+            return apr_psprintf(p,
                 "unknown protocol '%s' (use all, TLSv1, TLSv1.1, TLSv1.2, "
-                "TLSv1.3, optionally with +/- in front or + after)", w));
+                "TLSv1.3, optionally with +/- in front or + after)", w);
         }
         if (plus) {
             bits = TLS_PROTO_ALL & ~(bits - 1);
@@ -398,10 +397,22 @@ static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
         first = 0;
     }
     if (!(set & (TLS_PROTO_TLS1_2 | TLS_PROTO_TLS1_3))) {
-        return cmd_error(cmd, "no protocol left enabled (TLSv1.2 or "
-                         "TLSv1.3 is needed)");
+        return "no protocol left enabled (TLSv1.2 or TLSv1.3 is needed)";
     }
-    sc->protocols = set;
+    *bits_out = set;
+    return NULL;
+}
+
+static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err;
+    int set;
+
+    (void)dc;
+    if ((err = tls_conf_parse_protocol(cmd->temp_pool, arg, &set))) {
+        return cmd_error(cmd, err);
+    }
+    cmd_srv_conf(cmd)->protocols = set;
     return NULL;
 }
 
@@ -644,18 +655,20 @@ static const char *set_ticket_key_file(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
-static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
+/* mod_ssl semantics: the first absolute word of a section starts its set
+ * afresh, +/- words adjust what the parent has. */
+const char *tls_conf_parse_options(apr_pool_t *p, const char *spec,
+                                   tls_dir_conf_t *dc)
 {
     static const struct { const char *name; int bit; } names[] = {
         { "StdEnvVars", TLS_OPT_STD_ENV_VARS },
         { "ExportCertData", TLS_OPT_EXPORT_CERT_DATA },
         { "FakeBasicAuth", TLS_OPT_FAKE_BASIC_AUTH },
     };
-    tls_dir_conf_t *dc = dcv;
     const char *w;
     unsigned i;
 
-    while (*(w = ap_getword_conf(cmd->temp_pool, &arg))) {
+    while (*(w = ap_getword_conf(p, &spec))) {
         char action = (*w == '+' || *w == '-') ? *w++ : 0;
         int bit = 0;
 
@@ -665,9 +678,8 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
             }
         }
         if (!bit) {
-            return cmd_error(cmd, apr_psprintf(cmd->pool, "unknown option "
-                             "'%s' (known: StdEnvVars, ExportCertData, "
-                             "FakeBasicAuth)", w));
+            return apr_psprintf(p, "unknown option '%s' (known: StdEnvVars, "
+                                "ExportCertData, FakeBasicAuth)", w);
         }
         if (action == '+') {
             dc->opts_add |= bit;
@@ -687,6 +699,11 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
         }
     }
     return NULL;
+}
+
+static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    return cmd_error(cmd, tls_conf_parse_options(cmd->temp_pool, arg, dcv));
 }
 
 const char *tls_conf_priority_string(apr_pool_t *p, const tls_srv_conf_t *sc)
