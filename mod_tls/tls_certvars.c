@@ -3,6 +3,8 @@
  * Certificate fields as mod_ssl presents them: RFC 2253 distinguished names
  * with OpenSSL's attribute names, its date and serial formats, its
  * algorithm names. Applications parse these strings, so they must match. */
+#include <limits.h>
+
 #include <httpd.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -223,6 +225,19 @@ static const char *dn_string(apr_pool_t *p, gnutls_x509_dn_t dn)
     return s;
 }
 
+/* The index in a name such as "CN_2": its leading digits (as atoi reads
+ * them), no more than INT_MAX, so that counting down to the entry cannot
+ * overflow; no certificate has that many entries. */
+static int var_index(const char *digits)
+{
+    apr_int64_t n = 0;
+
+    for (; apr_isdigit(*digits) && n < INT_MAX; ++digits) {
+        n = n * 10 + (*digits - '0');
+    }
+    return n < INT_MAX ? (int)n : INT_MAX;
+}
+
 /* "CN" is the first CN in certificate order, "CN_1" the second. */
 static const char *dn_component(apr_pool_t *p, gnutls_x509_dn_t dn,
                                 const char *var)
@@ -233,7 +248,7 @@ static const char *dn_component(apr_pool_t *p, gnutls_x509_dn_t dn,
     int idx = 0, i;
 
     if (us && apr_isdigit(us[1])) {
-        idx = atoi(us + 1);
+        idx = var_index(us + 1);
         len = (apr_size_t)(us - var);
     }
     for (i = 0; i < entries->nelts; ++i) {
