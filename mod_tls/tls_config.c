@@ -399,6 +399,13 @@ const char *tls_conf_parse_protocol(apr_pool_t *p, const char *spec,
     if (!(set & (TLS_PROTO_TLS1_2 | TLS_PROTO_TLS1_3))) {
         return "no protocol left enabled (TLSv1.2 or TLSv1.3 is needed)";
     }
+    /* GnuTLS disables TLS 1.3 when an older version is enabled without
+     * TLS 1.2: "-TLSv1.2" would leave TLS 1.0 and 1.1 only */
+    if ((set & TLS_PROTO_TLS1_3) && !(set & TLS_PROTO_TLS1_2)
+        && (set & (TLS_PROTO_TLS1_0 | TLS_PROTO_TLS1_1))) {
+        return "TLSv1.3 with TLSv1 or TLSv1.1 needs TLSv1.2 too (GnuTLS "
+               "turns TLSv1.3 off otherwise)";
+    }
     *bits_out = set;
     return NULL;
 }
