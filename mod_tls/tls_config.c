@@ -388,7 +388,8 @@ const char *tls_conf_parse_protocol(apr_pool_t *p, const char *spec,
                 "TLSv1.3, optionally with +/- in front or + after)", w);
         }
         if (plus) {
-            bits = TLS_PROTO_ALL & ~(bits - 1);
+            /* the (lowest) version named and every newer one */
+            bits = TLS_PROTO_ALL & ~((bits & -bits) - 1);
         }
         if (first && action == '-') {
             set = TLS_PROTO_ALL;
