@@ -704,6 +704,8 @@ const char *tls_conf_parse_options(apr_pool_t *p, const char *spec,
             }
             dc->opts_set = 1;
             dc->opts |= bit;
+            /* a "-name" earlier in the section no longer holds */
+            dc->opts_del &= ~bit;
         }
     }
     return NULL;
