@@ -8,13 +8,18 @@
  * Beyond memory errors it checks the RFC 2253 strings (S_DN, I_DN and the
  * issuer in CERT_RFC4523_CEA): every special character of a value is
  * escaped, so splitting the string at its unescaped ',' and '+' gives as
- * many attributes as the DN has; a value cannot forge another. */
+ * many attributes as the DN has; a value cannot forge another. And the
+ * FakeBasicAuth user name (tls_certvars_legacy_dn) is the one mod_ssl
+ * makes: OpenSSL's X509_NAME_oneline() of the same certificate, where
+ * OpenSSL reads it and names its attributes as mod_tls does. */
 #include <string.h>
 
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <openssl/x509.h>
+#include <openssl/crypto.h>
 
 #include "fuzz.h"
 #include "../mod_tls/tls_certvars.h"
@@ -159,6 +164,67 @@ static void check_cea(gnutls_x509_crt_t crt, const char *cea)
     free(issuer);
 }
 
+/* the attributes tls_certvars.c names (dn_attrs), as OpenSSL does */
+static const char *const known_oids[] = {
+    "2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.10", "2.5.4.11", "2.5.4.3",
+    "2.5.4.12", "2.5.4.43", "2.5.4.42", "2.5.4.4", "2.5.4.13",
+    "0.9.2342.19200300.100.1.1", "1.2.840.113549.1.9.1", "2.5.4.5",
+    "0.9.2342.19200300.100.1.25", "2.5.4.9", "2.5.4.17", "2.5.4.46",
+    "2.5.4.65", "2.5.4.44",
+};
+
+static int all_known(gnutls_x509_crt_t crt)
+{
+    gnutls_x509_dn_t dn;
+    gnutls_x509_ava_st ava;
+    int irdn, iava;
+    size_t i;
+
+    if (gnutls_x509_crt_get_subject(crt, &dn) < 0) {
+        return 0;
+    }
+    for (irdn = 0;; ++irdn) {
+        for (iava = 0; gnutls_x509_dn_get_rdn_ava(dn, irdn, iava, &ava) >= 0;
+             ++iava) {
+            for (i = 0; i < sizeof(known_oids) / sizeof(known_oids[0]); ++i) {
+                if (strlen(known_oids[i]) == strnlen((const char *)ava.oid.data,
+                                                     ava.oid.size)
+                    && !memcmp(known_oids[i], ava.oid.data,
+                               strlen(known_oids[i]))) {
+                    break;
+                }
+            }
+            if (i == sizeof(known_oids) / sizeof(known_oids[0])) {
+                return 0;
+            }
+        }
+        if (iava == 0) {
+            return 1;
+        }
+    }
+}
+
+static void check_legacy(apr_pool_t *p, gnutls_x509_crt_t crt,
+                         const gnutls_datum_t *der)
+{
+    const unsigned char *d = der->data;
+    const char *ours = tls_certvars_legacy_dn(p, crt);
+    X509 *x;
+    char *theirs;
+
+    (void)strlen(ours);
+    if (!all_known(crt) || !(x = d2i_X509(NULL, &d, (long)der->size))) {
+        return;
+    }
+    theirs = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0);
+    if (theirs) {
+        FUZZ_CHECK(!strcmp(ours, theirs), "legacy subject '%s', mod_ssl "
+                   "(OpenSSL) makes '%s'", ours, theirs);
+        OPENSSL_free(theirs);
+    }
+    X509_free(x);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool_begin();
@@ -223,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(e->val != NULL, "%s without a value", e->key);
         (void)strlen(e->val);
     }
-    (void)strlen(tls_certvars_legacy_dn(p, crt));
+    check_legacy(p, crt, &der);
     fuzz_pool_end(p);
     return 0;
 }
