@@ -9,9 +9,10 @@
  * issuer in CERT_RFC4523_CEA): every special character of a value is
  * escaped, so splitting the string at its unescaped ',' and '+' gives as
  * many attributes as the DN has; a value cannot forge another. And the
- * FakeBasicAuth user name (tls_certvars_legacy_dn) is the one mod_ssl
- * makes: OpenSSL's X509_NAME_oneline() of the same certificate, where
- * OpenSSL reads it and names its attributes as mod_tls does. */
+ * subject is what mod_ssl makes of it, as S_DN and as FakeBasicAuth's user
+ * name (tls_certvars_legacy_dn): OpenSSL's, linked in, wherever OpenSSL
+ * reads the certificate and the subject has only attributes both name
+ * alike and string values. */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -19,6 +20,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <openssl/x509.h>
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
 
 #include "fuzz.h"
@@ -164,6 +166,15 @@ static void check_cea(gnutls_x509_crt_t crt, const char *cea)
     free(issuer);
 }
 
+/* the ASN.1 string types (universal tags) */
+static int string_tag(unsigned long tag)
+{
+    static const unsigned char tags[] = { 12, 18, 19, 20, 21, 22, 25, 26, 27,
+                                          28, 30 };
+
+    return tag <= 30 && memchr(tags, (int)tag, sizeof(tags));
+}
+
 /* the attributes tls_certvars.c names (dn_attrs), as OpenSSL does */
 static const char *const known_oids[] = {
     "2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.10", "2.5.4.11", "2.5.4.3",
@@ -173,7 +184,11 @@ static const char *const known_oids[] = {
     "2.5.4.65", "2.5.4.44",
 };
 
-static int all_known(gnutls_x509_crt_t crt)
+/* Whether OpenSSL would present the subject as mod_tls does: attributes
+ * it names alike (known_oids), values of the string types. Other values
+ * OpenSSL shows as the hex of their DER (RFC 2253) or with their DER
+ * header (one-line form); certificates have none. */
+static int comparable(gnutls_x509_crt_t crt)
 {
     gnutls_x509_dn_t dn;
     gnutls_x509_ava_st ava;
@@ -186,15 +201,16 @@ static int all_known(gnutls_x509_crt_t crt)
     for (irdn = 0;; ++irdn) {
         for (iava = 0; gnutls_x509_dn_get_rdn_ava(dn, irdn, iava, &ava) >= 0;
              ++iava) {
+            size_t len = strnlen((const char *)ava.oid.data, ava.oid.size);
+
             for (i = 0; i < sizeof(known_oids) / sizeof(known_oids[0]); ++i) {
-                if (strlen(known_oids[i]) == strnlen((const char *)ava.oid.data,
-                                                     ava.oid.size)
-                    && !memcmp(known_oids[i], ava.oid.data,
-                               strlen(known_oids[i]))) {
+                if (strlen(known_oids[i]) == len
+                    && !memcmp(known_oids[i], ava.oid.data, len)) {
                     break;
                 }
             }
-            if (i == sizeof(known_oids) / sizeof(known_oids[0])) {
+            if (i == sizeof(known_oids) / sizeof(known_oids[0])
+                || !string_tag(ava.value_tag)) {
                 return 0;
             }
         }
@@ -204,24 +220,40 @@ static int all_known(gnutls_x509_crt_t crt)
     }
 }
 
-static void check_legacy(apr_pool_t *p, gnutls_x509_crt_t crt,
-                         const gnutls_datum_t *der)
+/* The subject as mod_ssl shows it: SSL_*_S_DN (X509_NAME_print_ex with
+ * XN_FLAG_RFC2253 but UTF-8 left alone) and FakeBasicAuth's user name
+ * (X509_NAME_oneline). */
+static void check_openssl(apr_pool_t *p, gnutls_x509_crt_t crt,
+                          const gnutls_datum_t *der)
 {
     const unsigned char *d = der->data;
-    const char *ours = tls_certvars_legacy_dn(p, crt);
+    const char *legacy = tls_certvars_legacy_dn(p, crt);
+    const char *s_dn = tls_certvars_get(p, crt, "S_DN");
     X509 *x;
+    BIO *bio;
     char *theirs;
+    long len;
 
-    (void)strlen(ours);
-    if (!all_known(crt) || !(x = d2i_X509(NULL, &d, (long)der->size))) {
+    (void)strlen(legacy);
+    if (!comparable(crt) || !(x = d2i_X509(NULL, &d, (long)der->size))) {
         return;
     }
     theirs = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0);
     if (theirs) {
-        FUZZ_CHECK(!strcmp(ours, theirs), "legacy subject '%s', mod_ssl "
-                   "(OpenSSL) makes '%s'", ours, theirs);
+        FUZZ_CHECK(!strcmp(legacy, theirs), "legacy subject '%s', mod_ssl "
+                   "(OpenSSL) makes '%s'", legacy, theirs);
         OPENSSL_free(theirs);
     }
+    if ((bio = BIO_new(BIO_s_mem()))
+        && X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
+                              XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        len = BIO_get_mem_data(bio, &theirs);
+        FUZZ_CHECK(strlen(s_dn) == (size_t)len
+                   && (len == 0 || !memcmp(s_dn, theirs, (size_t)len)),
+                   "S_DN '%s', mod_ssl (OpenSSL) makes '%.*s'", s_dn,
+                   (int)len, theirs);
+    }
+    BIO_free(bio);
     X509_free(x);
 }
 
@@ -289,7 +321,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(e->val != NULL, "%s without a value", e->key);
         (void)strlen(e->val);
     }
-    check_legacy(p, crt, &der);
+    check_openssl(p, crt, &der);
     fuzz_pool_end(p);
     return 0;
 }
