@@ -91,7 +91,13 @@ static void utf8_put(apr_array_header_t *out, unsigned long cp)
     }
 }
 
+#define ASN1_TAG_NUMERICSTRING   18
+#define ASN1_TAG_PRINTABLESTRING 19
 #define ASN1_TAG_T61STRING       20
+#define ASN1_TAG_VIDEOTEXSTRING  21
+#define ASN1_TAG_IA5STRING       22
+#define ASN1_TAG_GRAPHICSTRING   25
+#define ASN1_TAG_VISIBLESTRING   26
 #define ASN1_TAG_GENERALSTRING   27
 #define ASN1_TAG_UNIVERSALSTRING 28
 #define ASN1_TAG_BMPSTRING       30
@@ -115,7 +121,16 @@ static apr_array_header_t *value_utf8(apr_pool_t *p, const gnutls_x509_ava_st *a
                           | (d[i + 2] << 8) | d[i + 3]);
         }
         break;
+    case ASN1_TAG_NUMERICSTRING:
+    case ASN1_TAG_PRINTABLESTRING:
     case ASN1_TAG_T61STRING:
+    case ASN1_TAG_VIDEOTEXSTRING:
+    case ASN1_TAG_IA5STRING:
+    case ASN1_TAG_GRAPHICSTRING:
+    case ASN1_TAG_VISIBLESTRING:
+    case ASN1_TAG_GENERALSTRING:
+        /* one byte a character, as Latin-1: bytes above 0x7F (which
+         * only T61String may have) become UTF-8, as OpenSSL makes them */
         for (i = 0; i < n; ++i) {
             utf8_put(out, d[i]);
         }
