@@ -2,8 +2,9 @@
  *
  * The certificate variables of any DER certificate: every name mod_tls
  * answers (SSL_SERVER_* and SSL_CLIENT_* without their prefix), the
- * StdEnvVars export, the PEM and FakeBasicAuth's one-line subject. Bytes
- * after the certificate, if any, are more variable names, one per line.
+ * StdEnvVars export for either side, the extensions' values (PeerExtList),
+ * the PEM and FakeBasicAuth's one-line subject. Bytes after the
+ * certificate, if any, are more variable names, one per line.
  *
  * Beyond memory errors it checks the RFC 2253 strings (S_DN, I_DN and the
  * issuer in CERT_RFC4523_CEA): every special character of a value is
@@ -29,11 +30,12 @@
 static const char *const names[] = {
     "M_VERSION", "M_SERIAL", "V_START", "V_END", "V_REMAIN", "A_SIG",
     "A_KEY", "CERT", "CERT_RFC4523_CEA", "S_DN", "I_DN",
-    "SAN_DNS_0", "SAN_DNS_1", "SAN_DNS_2", "SAN_DNS_7",
+    "SAN_DNS_0", "SAN_DNS_1", "SAN_DNS_2", "SAN_DNS_7", "SAN_DNS_39",
     "SAN_Email_0", "SAN_Email_1", "SAN_Email_2",
+    "SAN_OTHER_msUPN_0", "SAN_OTHER_msUPN_1", "SAN_OTHER_dnsSRV_0",
+    "SAN_OTHER_dnsSRV_1",
     /* indexes nobody has */
-    "SAN_DNS_2147483647", "SAN_DNS_2147483648", "SAN_DNS_99999999999999999999",
-    "SAN_Email_4294967295",
+    "SAN_DNS_9999", "SAN_Email_0042", "SAN_OTHER_msUPN_9999",
 };
 
 /* the _DN_x components mod_ssl offers (tls_certvars.c's dn_attrs) */
@@ -50,7 +52,27 @@ static const char *const index_suffixes[] = {
 static const char *const not_vars[] = {
     "", "S", "S_D", "S_DNx", "I_DNS", "M_VERSIONX", "SAN_DNS_", "SAN_DNS_x",
     "SAN_URI_0", "SAN_Email_", "VERIFY", "CERT_CHAIN_0", "V_REMAIN_1",
+    "SAN_DNS_1x", "SAN_DNS_10000", "SAN_DNS_2147483648",
+    "SAN_DNS_99999999999999999999", "SAN_Email_-1", "SAN_OTHER_msUPN_",
+    "SAN_OTHER_0", "SAN_OTHER_dnsSRV_ 1",
 };
+
+/* extensions asked for by OID (PeerExtList) besides the certificate's own */
+static const char *const ext_oids[] = {
+    "2.5.29.17", "2.5.29.19", "1.3.6.1.4.1.99999.1", "1.2.3", "",
+};
+
+static void check_ext_values(apr_pool_t *p, gnutls_x509_crt_t crt,
+                             const char *oid)
+{
+    apr_array_header_t *v = tls_certvars_ext_values(p, crt, oid);
+    int i;
+
+    FUZZ_CHECK(v != NULL, "no list for extension %s", oid);
+    for (i = 0; i < v->nelts; ++i) {
+        (void)strlen(APR_ARRAY_IDX(v, i, const char *));
+    }
+}
 
 /* Walks an RFC 2253 string as a reader would: the number of attributes,
  * or -1 where a value shows a special character unescaped (RFC 2253 2.4:
@@ -312,7 +334,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          line = apr_strtok(NULL, "\n", &last), ++i) {
         check_var(p, crt, line, 0);
     }
+    for (i = 0; i < sizeof(ext_oids) / sizeof(ext_oids[0]); ++i) {
+        check_ext_values(p, crt, ext_oids[i]);
+    }
+    for (i = 0; i < 32; ++i) {
+        char oid[128];
+        size_t oid_size = sizeof(oid);
+
+        if (gnutls_x509_crt_get_extension_info(crt, (unsigned)i, oid,
+                                               &oid_size, NULL) < 0) {
+            break;
+        }
+        check_ext_values(p, crt, oid);
+    }
     t = apr_table_make(p, 40);
+    tls_certvars_export(p, crt, "SSL_SERVER_", 0, t);
     tls_certvars_export(p, crt, "SSL_CLIENT_", 1, t);
     for (i = 0; i < (size_t)apr_table_elts(t)->nelts; ++i) {
         const apr_table_entry_t *e =

@@ -5,7 +5,9 @@
  * the parser's four errors or success; what it accepts, GnuTLS's own
  * extension parser accepts too; the SNI and ALPN values are those of the
  * extensions GnuTLS finds, byte for byte (ALPN names with a NUL byte left
- * out), and SNI a host name of at most 255 bytes. */
+ * out), and SNI a host name of at most 255 bytes; the supported groups
+ * are those of the first supported_groups, and TLS 1.3 counts as offered
+ * exactly when a supported_versions has it. */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -15,8 +17,9 @@
 #include "../mod_tls/tls_hello.h"
 
 typedef struct {
-    const unsigned char *sni_ext, *alpn_ext;
-    unsigned sni_len, alpn_len;
+    const unsigned char *sni_ext, *alpn_ext, *groups_ext;
+    unsigned sni_len, alpn_len, groups_len;
+    int tls13;          /* some supported_versions has 0x0304 */
 } exts_t;
 
 static int on_ext(void *ctx, unsigned id, const unsigned char *data,
@@ -32,6 +35,17 @@ static int on_ext(void *ctx, unsigned id, const unsigned char *data,
     else if (id == 16 && !e->alpn_ext) {
         e->alpn_ext = data;
         e->alpn_len = size;
+    }
+    else if (id == 10 && !e->groups_ext) {
+        e->groups_ext = data;
+        e->groups_len = size;
+    }
+    else if (id == 43) {
+        unsigned i;
+
+        for (i = 1; i + 1 < size; i += 2) {
+            e->tls13 |= data[i] == 3 && data[i + 1] == 4;
+        }
     }
     return 0;
 }
@@ -108,11 +122,35 @@ static void check_alpn(const tls_hello_t *h, const exts_t *e)
                h->alpn->nelts, i);
 }
 
+/* The ids of the first supported_groups, in order; TLS 1.3 offered
+ * where a supported_versions has it. */
+static void check_groups(const tls_hello_t *h, const exts_t *e)
+{
+    unsigned i;
+
+    FUZZ_CHECK(h->tls13 == e->tls13, "tls13 %d, offered %d", h->tls13,
+               e->tls13);
+    FUZZ_CHECK(!e->groups_ext == !h->groups, "groups %s, extension %s",
+               h->groups ? "parsed" : "missing",
+               e->groups_ext ? "sent" : "not");
+    if (!h->groups) {
+        return;
+    }
+    FUZZ_CHECK(e->groups_len >= 2
+               && (unsigned)h->groups->nelts == (e->groups_len - 2) / 2,
+               "%d groups in %u bytes", h->groups->nelts, e->groups_len);
+    for (i = 0; i < (unsigned)h->groups->nelts; ++i) {
+        FUZZ_CHECK(APR_ARRAY_IDX(h->groups, i, int)
+                   == (int)get16(e->groups_ext + 2 + 2 * i),
+                   "group %u is %d", i, APR_ARRAY_IDX(h->groups, i, int));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool_begin();
     gnutls_datum_t msg = { (unsigned char *)data, (unsigned)size };
-    exts_t e = { NULL, NULL, 0, 0 };
+    exts_t e = { NULL, NULL, NULL, 0, 0, 0, 0 };
     tls_hello_t hello;
     int rv, grv;
 
@@ -136,6 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    gnutls_strerror(grv));
         check_sni(&hello, &e);
         check_alpn(&hello, &e);
+        check_groups(&hello, &e);
     }
     fuzz_pool_end(p);
     return 0;
