@@ -19,7 +19,8 @@ int tls_alpn_select(tls_conn_t *tc)
     gnutls_datum_t proto;
     const char *chosen;
 
-    if (!tc->alpn_offered || tc->alpn_offered->nelts == 0) {
+    /* an empty list (only names no protocol has) fits nothing either */
+    if (!tc->alpn_offered) {
         return 0;
     }
     chosen = ap_select_protocol(tc->c, NULL, tc->s, tc->alpn_offered);

@@ -3,6 +3,8 @@
  * Certificate fields as mod_ssl presents them: RFC 2253 distinguished names
  * with OpenSSL's attribute names, its date and serial formats, its
  * algorithm names. Applications parse these strings, so they must match. */
+#include <limits.h>
+
 #include <httpd.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -89,7 +91,14 @@ static void utf8_put(apr_array_header_t *out, unsigned long cp)
     }
 }
 
+#define ASN1_TAG_NUMERICSTRING   18
+#define ASN1_TAG_PRINTABLESTRING 19
 #define ASN1_TAG_T61STRING       20
+#define ASN1_TAG_VIDEOTEXSTRING  21
+#define ASN1_TAG_IA5STRING       22
+#define ASN1_TAG_GRAPHICSTRING   25
+#define ASN1_TAG_VISIBLESTRING   26
+#define ASN1_TAG_GENERALSTRING   27
 #define ASN1_TAG_UNIVERSALSTRING 28
 #define ASN1_TAG_BMPSTRING       30
 
@@ -112,7 +121,16 @@ static apr_array_header_t *value_utf8(apr_pool_t *p, const gnutls_x509_ava_st *a
                           | (d[i + 2] << 8) | d[i + 3]);
         }
         break;
+    case ASN1_TAG_NUMERICSTRING:
+    case ASN1_TAG_PRINTABLESTRING:
     case ASN1_TAG_T61STRING:
+    case ASN1_TAG_VIDEOTEXSTRING:
+    case ASN1_TAG_IA5STRING:
+    case ASN1_TAG_GRAPHICSTRING:
+    case ASN1_TAG_VISIBLESTRING:
+    case ASN1_TAG_GENERALSTRING:
+        /* one byte a character, as Latin-1: bytes above 0x7F (which
+         * only T61String may have) become UTF-8, as OpenSSL makes them */
         for (i = 0; i < n; ++i) {
             utf8_put(out, d[i]);
         }
@@ -223,6 +241,19 @@ static const char *dn_string(apr_pool_t *p, gnutls_x509_dn_t dn)
     return s;
 }
 
+/* The index in a name such as "CN_2": its leading digits (as atoi reads
+ * them), no more than INT_MAX, so that counting down to the entry cannot
+ * overflow; no certificate has that many entries. */
+static int var_index(const char *digits)
+{
+    apr_int64_t n = 0;
+
+    for (; apr_isdigit(*digits) && n < INT_MAX; ++digits) {
+        n = n * 10 + (*digits - '0');
+    }
+    return n < INT_MAX ? (int)n : INT_MAX;
+}
+
 /* "CN" is the first CN in certificate order, "CN_1" the second. */
 static const char *dn_component(apr_pool_t *p, gnutls_x509_dn_t dn,
                                 const char *var)
@@ -233,7 +264,7 @@ static const char *dn_component(apr_pool_t *p, gnutls_x509_dn_t dn,
     int idx = 0, i;
 
     if (us && apr_isdigit(us[1])) {
-        idx = atoi(us + 1);
+        idx = var_index(us + 1);
         len = (apr_size_t)(us - var);
     }
     for (i = 0; i < entries->nelts; ++i) {
@@ -662,29 +693,65 @@ const char *tls_certvars_pem(apr_pool_t *p, const gnutls_datum_t *der)
     return pem;
 }
 
+static void push_str(apr_array_header_t *out, const char *s)
+{
+    for (; *s; ++s) {
+        APR_ARRAY_PUSH(out, char) = *s;
+    }
+}
+
+/* As OpenSSL's X509_NAME_oneline(), which mod_ssl uses: the values' bytes
+ * as encoded (no conversion to UTF-8), '/' and '+' escaped with a
+ * backslash, bytes outside printable ASCII as \xNN (so that a NUL cannot
+ * cut a name short: "CN=alice\0.evil" is not alice's), the members of a
+ * multi-valued RDN joined by '+'; of a GeneralString whose bytes are all
+ * zero but every fourth, only every fourth byte, as OpenSSL reads it. */
 const char *tls_certvars_legacy_dn(apr_pool_t *p, gnutls_x509_crt_t crt)
 {
     gnutls_x509_dn_t dn;
-    apr_array_header_t *entries;
-    const char *s = "";
+    apr_array_header_t *entries, *out;
     int i;
 
     if (gnutls_x509_crt_get_subject(crt, &dn) < 0) {
         return "";
     }
     entries = dn_entries(p, dn);
+    out = apr_array_make(p, 128, 1);
     for (i = 0; i < entries->nelts; ++i) {
         const dn_entry_t *e = &APR_ARRAY_IDX(entries, i, dn_entry_t);
         const dn_attr_t *a = dn_attr_by_oid(&e->ava.oid);
-        apr_array_header_t *v = value_utf8(p, &e->ava);
+        const unsigned char *d = e->ava.value.data;
+        unsigned n = e->ava.value.size, j, first = 0, step = 1;
 
-        APR_ARRAY_PUSH(v, char) = '\0';
-        s = apr_pstrcat(p, s, "/", a ? a->name
+        if (e->ava.value_tag == ASN1_TAG_GENERALSTRING && n % 4 == 0) {
+            for (j = 0; j < n && (j % 4 == 3 || !d[j]); ++j) {
+            }
+            if (j == n) {
+                first = 3;
+                step = 4;
+            }
+        }
+        APR_ARRAY_PUSH(out, char) =
+            i > 0 && APR_ARRAY_IDX(entries, i - 1, dn_entry_t).irdn == e->irdn
+            ? '+' : '/';
+        push_str(out, a ? a->name
                         : apr_pstrmemdup(p, (const char *)e->ava.oid.data,
-                                         oid_len(&e->ava.oid)),
-                        "=", v->elts, NULL);
+                                         oid_len(&e->ava.oid)));
+        APR_ARRAY_PUSH(out, char) = '=';
+        for (j = first; j < n; j += step) {
+            if (d[j] < ' ' || d[j] > '~') {
+                push_str(out, apr_psprintf(p, "\\x%02X", d[j]));
+            }
+            else {
+                if (d[j] == '/' || d[j] == '+') {
+                    APR_ARRAY_PUSH(out, char) = '\\';
+                }
+                APR_ARRAY_PUSH(out, char) = (char)d[j];
+            }
+        }
     }
-    return s;
+    APR_ARRAY_PUSH(out, char) = '\0';
+    return out->elts;
 }
 
 static apr_status_t crt_free(void *data)

@@ -28,7 +28,7 @@ apr_array_header_t *tls_certvars_ext_values(apr_pool_t *p,
 const char *tls_certvars_pem(apr_pool_t *p, const gnutls_datum_t *der);
 
 /* mod_ssl's legacy one-line subject ("/C=DE/O=Org/CN=Name"), which
- * FakeBasicAuth uses as user name. */
+ * FakeBasicAuth uses as user name: OpenSSL's X509_NAME_oneline(). */
 const char *tls_certvars_legacy_dn(apr_pool_t *p, gnutls_x509_crt_t crt);
 
 /* Parses DER into a certificate freed with pool p. */

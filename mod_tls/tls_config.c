@@ -544,23 +544,26 @@ static int protocol_bits(const char *name, int *plus)
 
 /* mod_ssl syntax ("all -TLSv1.1", "-TLSv1.2") plus "TLSv1.2+" for "this
  * version and newer"; the result narrows what the priorities allow. The
- * one parser of TLSProtocol and TLSProxyProtocol. */
-static const char *parse_protocol(cmd_parms *cmd, const char *arg, int *out)
+ * one parser of TLSProtocol and TLSProxyProtocol (and a pure function,
+ * for fuzz/). */
+const char *tls_conf_parse_protocol(apr_pool_t *p, const char *spec,
+                                    int *bits_out)
 {
     int set = 0, first = 1;
     const char *w;
 
-    while (*(w = ap_getword_conf(cmd->temp_pool, &arg))) {
+    while (*(w = ap_getword_conf(p, &spec))) {
         char action = (*w == '+' || *w == '-') ? *w++ : 0;
         int plus, bits = protocol_bits(w, &plus);
 
         if (!bits || (plus && action)) {
-            return cmd_error(cmd, apr_psprintf(cmd->pool,
+            return apr_psprintf(p,
                 "unknown protocol '%s' (use all, TLSv1, TLSv1.1, TLSv1.2, "
-                "TLSv1.3, optionally with +/- in front or + after)", w));
+                "TLSv1.3, optionally with +/- in front or + after)", w);
         }
         if (plus) {
-            bits = TLS_PROTO_ALL & ~(bits - 1);
+            /* the (lowest) version named and every newer one */
+            bits = TLS_PROTO_ALL & ~((bits & -bits) - 1);
         }
         if (first && action == '-') {
             set = TLS_PROTO_ALL;
@@ -569,8 +572,28 @@ static const char *parse_protocol(cmd_parms *cmd, const char *arg, int *out)
         first = 0;
     }
     if (!(set & (TLS_PROTO_TLS1_2 | TLS_PROTO_TLS1_3))) {
-        return cmd_error(cmd, "no protocol left enabled (TLSv1.2 or "
-                         "TLSv1.3 is needed)");
+        return "no protocol left enabled (TLSv1.2 or TLSv1.3 is needed)";
+    }
+    /* GnuTLS disables TLS 1.3 when an older version is enabled without
+     * TLS 1.2: "-TLSv1.2" would leave TLS 1.0 and 1.1 only */
+    if ((set & TLS_PROTO_TLS1_3) && !(set & TLS_PROTO_TLS1_2)
+        && (set & (TLS_PROTO_TLS1_0 | TLS_PROTO_TLS1_1))) {
+        return "TLSv1.3 with TLSv1 or TLSv1.1 needs TLSv1.2 too (GnuTLS "
+               "turns TLSv1.3 off otherwise)";
+    }
+    *bits_out = set;
+    return NULL;
+}
+
+/* TLSProtocol and TLSProxyProtocol: the set goes to *out. */
+static const char *protocol_directive(cmd_parms *cmd, const char *arg,
+                                      int *out)
+{
+    const char *err;
+    int set;
+
+    if ((err = tls_conf_parse_protocol(cmd->temp_pool, arg, &set))) {
+        return cmd_error(cmd, err);
     }
     *out = set;
     return NULL;
@@ -579,7 +602,7 @@ static const char *parse_protocol(cmd_parms *cmd, const char *arg, int *out)
 static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
-    return parse_protocol(cmd, arg, &cmd_srv_conf(cmd)->protocols);
+    return protocol_directive(cmd, arg, &cmd_srv_conf(cmd)->protocols);
 }
 
 static const char *set_handshake_timeout(cmd_parms *cmd, void *dc,
@@ -879,18 +902,20 @@ static const char *set_ticket_key_file(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
-static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
+/* mod_ssl semantics: the first absolute word of a section starts its set
+ * afresh, +/- words adjust what the parent has. */
+const char *tls_conf_parse_options(apr_pool_t *p, const char *spec,
+                                   tls_dir_conf_t *dc)
 {
     static const struct { const char *name; int bit; } names[] = {
         { "StdEnvVars", TLS_OPT_STD_ENV_VARS },
         { "ExportCertData", TLS_OPT_EXPORT_CERT_DATA },
         { "FakeBasicAuth", TLS_OPT_FAKE_BASIC_AUTH },
     };
-    tls_dir_conf_t *dc = dcv;
     const char *w;
     unsigned i;
 
-    while (*(w = ap_getword_conf(cmd->temp_pool, &arg))) {
+    while (*(w = ap_getword_conf(p, &spec))) {
         char action = (*w == '+' || *w == '-') ? *w++ : 0;
         int bit = 0;
 
@@ -900,9 +925,8 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
             }
         }
         if (!bit) {
-            return cmd_error(cmd, apr_psprintf(cmd->pool, "unknown option "
-                             "'%s' (known: StdEnvVars, ExportCertData, "
-                             "FakeBasicAuth)", w));
+            return apr_psprintf(p, "unknown option '%s' (known: StdEnvVars, "
+                                "ExportCertData, FakeBasicAuth)", w);
         }
         if (action == '+') {
             dc->opts_add |= bit;
@@ -919,9 +943,16 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
             }
             dc->opts_set = 1;
             dc->opts |= bit;
+            /* a "-name" earlier in the section no longer holds */
+            dc->opts_del &= ~bit;
         }
     }
     return NULL;
+}
+
+static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    return cmd_error(cmd, tls_conf_parse_options(cmd->temp_pool, arg, dcv));
 }
 
 /* A priority string (NULL: the default) narrowed to the protocol
@@ -1058,7 +1089,7 @@ static const char *set_proxy_priorities(cmd_parms *cmd, void *dc,
 static const char *set_proxy_protocol(cmd_parms *cmd, void *dc,
                                       const char *arg)
 {
-    return parse_protocol(cmd, arg, &cmd_proxy_conf(cmd, dc)->protocols);
+    return protocol_directive(cmd, arg, &cmd_proxy_conf(cmd, dc)->protocols);
 }
 
 static int has_cert(const apr_array_header_t *certs, const tls_cert_t *c)

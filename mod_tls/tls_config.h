@@ -214,6 +214,17 @@ apr_array_header_t *tls_conf_proxy_sections(server_rec *s);
 /* Whether a TLSCertificate key names a PKCS#11 object. */
 int tls_conf_is_pkcs11(const char *key_file);
 
+/* TLSProtocol's argument (mod_ssl's notation, "TLSv1.2+") as a set of
+ * TLS_PROTO_* bits in *bits; an error message (without the directive's
+ * name) or NULL. Words and message are allocated from p. */
+const char *tls_conf_parse_protocol(apr_pool_t *p, const char *spec,
+                                    int *bits);
+
+/* TLSOptions' argument ([+-]StdEnvVars ...) applied to dc's option fields,
+ * as one more such line in the same section; an error message or NULL. */
+const char *tls_conf_parse_options(apr_pool_t *p, const char *spec,
+                                   tls_dir_conf_t *dc);
+
 /* What is wrong with a ticket key file of this size and permissions, or
  * NULL. */
 #define TLS_TICKET_KEY_SIZE 64

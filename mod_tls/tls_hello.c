@@ -5,6 +5,8 @@
  * refused with the alert GnuTLS would send, and go further where the RFCs
  * do (host names longer than 255 bytes). A hello this parser refuses never
  * reaches GnuTLS; one it accepts is read by GnuTLS afterwards anyway. */
+#include <string.h>
+
 #include <apr_strings.h>
 #include <gnutls/gnutls.h>
 
@@ -114,7 +116,8 @@ static int read_sni(apr_pool_t *p, reader_t *ext, tls_hello_t *hello)
 }
 
 /* application_layer_protocol_negotiation (RFC 7301 3.1): a non-empty list
- * of non-empty names. */
+ * of non-empty names. A name with a NUL byte is left out: no protocol
+ * httpd speaks has one, and as a C string "h2\0x" would read as "h2". */
 static int read_alpn(apr_pool_t *p, reader_t *ext, tls_hello_t *hello)
 {
     reader_t list, name;
@@ -127,6 +130,9 @@ static int read_alpn(apr_pool_t *p, reader_t *ext, tls_hello_t *hello)
     while (list.left > 0) {
         if ((rv = read_vector(&list, 1, 1, 255, &name))) {
             return rv;
+        }
+        if (memchr(name.p, '\0', name.left)) {
+            continue;
         }
         APR_ARRAY_PUSH(hello->alpn, const char *) =
             apr_pstrmemdup(p, (const char *)name.p, name.left);

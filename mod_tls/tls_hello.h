@@ -8,7 +8,8 @@
 /* What the virtual host choice needs of a ClientHello. */
 typedef struct {
     const char *sni;            /* the host_name asked for; NULL: none */
-    apr_array_header_t *alpn;   /* ALPN names (const char *); NULL: none */
+    apr_array_header_t *alpn;   /* ALPN names (const char *); NULL: no
+                                 * ALPN; empty: only names with a NUL */
     apr_array_header_t *groups; /* supported_groups (int); NULL: none */
     int tls13;                  /* supported_versions offers TLS 1.3 */
 } tls_hello_t;

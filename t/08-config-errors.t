@@ -29,6 +29,8 @@ my @cases = (
      'TLSPriorities', qr/TLSPriorities/, qr/NO-SUCH-THING|priorit/i],
     ['bad protocol word', "TLSCertificate $cert\nTLSProtocol TLSv1.9",
      'TLSProtocol', qr/TLSProtocol/, qr/TLSv1\.9/],
+    ['TLS 1.3 and older versions without 1.2', "TLSCertificate $cert\nTLSProtocol -TLSv1.2",
+     'TLSProtocol', qr/TLSProtocol/, qr/needs TLSv1\.2/],
     ['non-numeric handshake timeout', "TLSCertificate $cert\nTLSHandshakeTimeout soon",
      'TLSHandshakeTimeout', qr/TLSHandshakeTimeout/, qr/soon|number|invalid|integer/i],
     ['negative handshake timeout', "TLSCertificate $cert\nTLSHandshakeTimeout -5",

@@ -184,6 +184,13 @@ $r = answer(hello_record({ sni => 'localhost', tls13 => 1, alpn => ['h2', 'http/
 is(sprintf('%04x', $r->{version} // 0), '0304', 'ALPN with http/1.1 among the offer: handshake goes on');
 my $o = tls_get(client => 'openssl', port => $h->port(2), args => ['-alpn', 'h3']);
 like($o->{out}, qr/no application protocol/i, 'openssl s_client -alpn h3: no application protocol alert');
+# a name with a NUL byte fits no protocol, whatever it starts with
+# ("http/1.1\0x" is not http/1.1); next to a name that fits, it is left out
+$r = answer(hello_record({ sni => 'localhost', tls13 => 1, alpn => ["http/1.1\0x"] }), port => $h->port(2));
+is($r->{alert}{description} // 'none', $A{no_application_protocol}, 'ALPN http/1.1\0x only: no_application_protocol');
+$r = answer(hello_record({ sni => 'localhost', tls13 => 1, alpn => ["http/1.1\0x", 'http/1.1'] }),
+            port => $h->port(2));
+is(sprintf('%04x', $r->{version} // 0), '0304', 'ALPN http/1.1\0x and http/1.1: handshake goes on');
 
 # TLS 1.2 and an ECDSA P-256 key: only for clients whose supported_groups
 # name P-256 (RFC 8422 5.3); others get the RSA key, or, where there is
