@@ -11,9 +11,26 @@
  *   resume   one full handshake whose ticket (read with the response) every
  *            later connection resumes; connections that were not resumed
  *            are counted apart (not_resumed=)
- *   hold     open -n connections (handshake done, nothing sent), print
- *            "established=N errors=E" on stdout, keep them idle until stdin
- *            reaches EOF or -d seconds pass, then close them
+ *   hold     open -n connections (handshake done; with -g one keep-alive
+ *            GET each, else nothing sent), print "established=N errors=E"
+ *            on stdout, keep them idle until stdin reaches EOF or -d
+ *            seconds pass, then print "still_open=K closed=C" (how many
+ *            the server had closed meanwhile) and close them
+ *   slow     open -n plain TCP connections and write on each the first -b
+ *            bytes (default 60) of a TLS 1.3 ClientHello (made by GnuTLS,
+ *            with SNI), then keep them waiting; with -D (drip) write one
+ *            more byte per second on each, spread evenly over the second,
+ *            until the hello is complete. Prints "opened=N errors=E
+ *            hello_bytes=L" once all are open, holds until stdin reaches
+ *            EOF or -d seconds pass, then prints "still_open=K closed=C"
+ *            and closes them
+ *   seq      a normal client: new connections one at a time, each a full
+ *            handshake and one GET with Connection: close read to the end,
+ *            one every -i ms (start to start), at most -n of them and none
+ *            started after -d seconds; each bounded by -t ms in all
+ *            (connect, handshake, request, response: non-blocking, one
+ *            deadline). Prints "conn=I ok=0|1 ms=T" per connection, then
+ *            "ops= errors= median_ms= max_ms= ..."
  *   sign     signs SHA-256 hashes with the PEM key -K for -d seconds (default
  *            1) in one thread: GnuTLS's signing speed, the floor of a
  *            server's CPU per full handshake (prints ops_per_s, us_per_op)
@@ -21,9 +38,15 @@
  * Options
  *   -p PORT        server port on 127.0.0.1 (required)
  *   -c N           concurrent connections = threads (default 8)
- *   -d SECONDS     duration bound (default 5; hold: longest idle time, 300)
+ *   -d SECONDS     duration bound (default 5; hold, slow: longest idle
+ *                  time, 300; seq: no connection started after it)
  *   -n COUNT       bound on the number of connections (default 1000000)
  *   -u PATH        request path (default /small)
+ *   -g             hold: one keep-alive GET on each connection first
+ *   -b BYTES       slow: ClientHello bytes written at once (default 60)
+ *   -D             slow: then drip one byte per second per connection
+ *   -i MS          seq: interval between connection starts (default 200)
+ *   -t MS          seq: bound on each connection (default 5000)
  *   -s NAME        SNI host name (default localhost)
  *   -k PRIORITY    GnuTLS priority string (default: TLS 1.3, X25519,
  *                  AES-128-GCM)
@@ -33,7 +56,8 @@
  * no_close_notify (responses ended by a close without TLS close_notify),
  * secs, ops_per_s and desc (the negotiated protocol/kx/signature/cipher).
  * Every loop is bounded by -n and -d; every socket operation by a 10 s
- * timeout. Exit status 0 when at least one operation succeeded.
+ * timeout (seq: by -t). Exit status 0 when at least one operation
+ * succeeded.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,20 +84,22 @@
 #define DEFAULT_PRIO "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519:" \
                      "-CIPHER-ALL:+AES-128-GCM"
 
-enum mode { M_PROBE, M_FULL, M_RESUME, M_HOLD, M_SIGN };
+enum mode { M_PROBE, M_FULL, M_RESUME, M_HOLD, M_SIGN, M_SLOW, M_SEQ };
 
 static enum mode mode;
 static int port, conns = 8;
 static double duration = -1;
 static long max_ops = 1000000;
 static const char *keyfile;
+static int hold_get, drip, hello_prefix = 60;
+static long seq_interval_ms = 200, seq_timeout_ms = 5000;
 static const char *path = "/small", *sni = "localhost", *prio_str = DEFAULT_PRIO;
 
 static gnutls_certificate_credentials_t cred;
 static gnutls_priority_t prio;
 static struct sockaddr_in addr;
-static char request[512];
-static size_t request_len;
+static char request[512], keep_request[512];
+static size_t request_len, keep_request_len;
 
 static double t_end;                 /* monotonic deadline */
 static atomic_long started, done_ok, errors, not_resumed, no_close_notify;
@@ -315,6 +341,11 @@ static void *hold_thread(void *arg)
             continue;
         }
         note_desc(s);
+        if (hold_get && tls_get(s, keep_request, keep_request_len, 1) < 0) {
+            tls_close(s, fd);
+            atomic_fetch_add(&errors, 1);
+            continue;
+        }
         held[idx].s = s;
         held[idx].fd = fd;
         atomic_fetch_add(&done_ok, 1);
@@ -329,6 +360,288 @@ static void raise_nofile(long need)
         rl.rlim_cur = rl.rlim_max < (rlim_t)need ? rl.rlim_max : (rlim_t)need;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+/* Whether the server has closed (or reset) fd; reads nothing. */
+static int peer_closed(int fd)
+{
+    struct pollfd p = { fd, POLLRDHUP, 0 };
+    return poll(&p, 1, 0) > 0
+           && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+/* Waits until stdin reaches EOF or the time `until` (monotonic) passes;
+ * with tick, calls it at each time it returns (monotonic, 0: none). */
+static void idle_until(double until, double (*tick)(void))
+{
+    struct pollfd pfd = { 0, POLLIN, 0 };
+    char c[256];
+    double next = tick ? tick() : 0;
+
+    while (now() < until) {
+        double t = next > 0 && next < until ? next : until;
+        int left = (int)((t - now()) * 1000) + 1;
+        if (poll(&pfd, 1, left > 0 ? left : 0) > 0) {
+            ssize_t n = read(0, c, sizeof(c));
+            if (n <= 0)
+                return;
+        }
+        if (next > 0 && now() >= next)
+            next = tick();
+    }
+}
+
+/* slow: raw connections that stop, or crawl, in their ClientHello */
+static unsigned char hello[4096];
+static size_t hello_len;
+static int *slow_fd;
+static size_t *slow_sent;
+static long slow_n, drip_idx, drip_round;
+static double drip_t0;
+
+static ssize_t capture_push(gnutls_transport_ptr_t p, const void *data, size_t len)
+{
+    (void)p;
+    if (hello_len + len > sizeof(hello))
+        len = sizeof(hello) - hello_len;
+    memcpy(hello + hello_len, data, len);
+    hello_len += len;
+    return (ssize_t)len;
+}
+
+static ssize_t capture_pull(gnutls_transport_ptr_t p, void *data, size_t len)
+{
+    (void)data; (void)len;
+    gnutls_transport_set_errno((gnutls_session_t)p, EAGAIN);
+    return -1;
+}
+
+/* The ClientHello GnuTLS sends with this client's priorities and SNI. */
+static int make_hello(void)
+{
+    gnutls_session_t s;
+    int rv;
+
+    if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
+        return -1;
+    gnutls_priority_set(s, prio);
+    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+    gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni));
+    gnutls_transport_set_ptr(s, s);
+    gnutls_transport_set_push_function(s, capture_push);
+    gnutls_transport_set_pull_function(s, capture_pull);
+    rv = gnutls_handshake(s);
+    gnutls_deinit(s);
+    if (rv != GNUTLS_E_AGAIN || hello_len < 10 || hello[0] != 22) {
+        fprintf(stderr, "bench-client: cannot make a ClientHello (%s)\n",
+                gnutls_strerror(rv));
+        return -1;
+    }
+    return 0;
+}
+
+/* drip: the next connection's byte; returns when the next one is due */
+static double drip_tick(void)
+{
+    long i = drip_idx;
+
+    if (drip_round > 0 && slow_fd[i] >= 0 && slow_sent[i] < hello_len) {
+        if (send(slow_fd[i], hello + slow_sent[i], 1, MSG_NOSIGNAL) == 1)
+            slow_sent[i]++;
+        else if (errno != EAGAIN && errno != EINTR) {
+            close(slow_fd[i]);
+            slow_fd[i] = -2;              /* closed by the server */
+        }
+    }
+    if (++drip_idx >= slow_n) {
+        drip_idx = 0;
+        drip_round++;
+    }
+    return drip_t0 + drip_round + (double)drip_idx / slow_n;
+}
+
+static int slow_main(void)
+{
+    long opened = 0, bad = 0, still = 0, closed = 0;
+    size_t first;
+
+    if (make_hello() < 0)
+        return 1;
+    first = (size_t)hello_prefix < hello_len ? (size_t)hello_prefix : hello_len - 1;
+    raise_nofile(max_ops + 64);
+    slow_fd = calloc((size_t)max_ops, sizeof(*slow_fd));
+    slow_sent = calloc((size_t)max_ops, sizeof(*slow_sent));
+    if (!slow_fd || !slow_sent)
+        return 1;
+    double t0 = now();
+    for (long i = 0; i < max_ops; i++) {
+        slow_fd[i] = -1;
+        if (now() - t0 > 60)
+            continue;                     /* bounded: connect takes long */
+        int fd = tcp_connect();
+        if (fd < 0) {
+            bad++;
+            continue;
+        }
+        if (send(fd, hello, first, MSG_NOSIGNAL) != (ssize_t)first) {
+            report_error("send", strerror(errno));
+            close(fd);
+            bad++;
+            continue;
+        }
+        slow_fd[i] = fd;
+        slow_sent[i] = first;
+        opened++;
+    }
+    printf("opened=%ld errors=%ld hello_bytes=%zu sent_bytes=%zu secs=%.2f\n",
+           opened, bad, hello_len, first, now() - t0);
+    fflush(stdout);
+    slow_n = max_ops;
+    drip_t0 = now();
+    drip_idx = 0;
+    drip_round = 0;
+    idle_until(now() + duration, drip ? drip_tick : NULL);
+    for (long i = 0; i < max_ops; i++) {       /* all, then close */
+        if (slow_fd[i] == -2)
+            closed++;
+        else if (slow_fd[i] >= 0) {
+            if (peer_closed(slow_fd[i]))
+                closed++;
+            else
+                still++;
+        }
+    }
+    for (long i = 0; i < max_ops; i++)
+        if (slow_fd[i] >= 0)
+            close(slow_fd[i]);
+    printf("still_open=%ld closed=%ld\n", still, closed);
+    return opened > 0 ? 0 : 1;
+}
+
+/* seq: one connection, non-blocking, everything before `deadline` */
+static int wait_io(int fd, short events, double deadline)
+{
+    struct pollfd p = { fd, events, 0 };
+    int ms = (int)((deadline - now()) * 1000) + 1;
+    if (ms <= 0)
+        return -1;
+    return poll(&p, 1, ms) > 0 ? 0 : -1;
+}
+
+static int seq_one(double deadline, const char **why)
+{
+    int fd, rv, err = 0, ok = -1;
+    socklen_t elen = sizeof(err);
+    gnutls_session_t s = NULL;
+    char buf[16384], head[64];
+    size_t hlen = 0, off = 0;
+    ssize_t n;
+
+    *why = "socket";
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    *why = "connect";
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        if (errno != EINPROGRESS || wait_io(fd, POLLOUT, deadline) < 0
+            || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err)
+            goto out;
+    }
+    *why = "handshake";
+    if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
+        goto out;
+    gnutls_priority_set(s, prio);
+    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+    gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni));
+    gnutls_transport_set_int(s, fd);
+    while ((rv = gnutls_handshake(s)) < 0) {
+        if ((rv != GNUTLS_E_AGAIN && rv != GNUTLS_E_INTERRUPTED)
+            || wait_io(fd, gnutls_record_get_direction(s) ? POLLOUT : POLLIN,
+                       deadline) < 0)
+            goto out;
+    }
+    note_desc(s);
+    *why = "send";
+    int again = 0;
+    while (off < request_len) {
+        /* after GNUTLS_E_AGAIN GnuTLS resends what it has with NULL, 0 */
+        n = again ? gnutls_record_send(s, NULL, 0)
+                  : gnutls_record_send(s, request + off, request_len - off);
+        if (n > 0) {
+            off += (size_t)n;
+            again = 0;
+            continue;
+        }
+        if ((n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
+            || wait_io(fd, POLLOUT, deadline) < 0)
+            goto out;
+        again = 1;
+    }
+    *why = "response";
+    for (;;) {
+        n = gnutls_record_recv(s, buf, sizeof(buf));
+        if (n > 0) {
+            size_t c = (size_t)n < sizeof(head) - hlen ? (size_t)n : sizeof(head) - hlen;
+            memcpy(head + hlen, buf, c);
+            hlen += c;
+            continue;
+        }
+        if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
+            break;
+        if ((n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
+            || wait_io(fd, POLLIN, deadline) < 0)
+            goto out;
+    }
+    *why = "not HTTP/1.1 200";
+    if (hlen >= 12 && !memcmp(head, "HTTP/1.1 200", 12))
+        ok = 0;
+out:
+    if (ok < 0 && now() >= deadline)
+        *why = "timeout";
+    if (s)
+        gnutls_deinit(s);
+    close(fd);
+    return ok;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int seq_main(void)
+{
+    double *ms = calloc((size_t)max_ops, sizeof(*ms));
+    long ok = 0, bad = 0, i;
+    double t0 = now(), next = t0;
+
+    if (!ms)
+        return 1;
+    for (i = 0; i < max_ops && now() - t0 < duration; i++) {
+        while (now() < next)
+            usleep((useconds_t)((next - now()) * 1e6) + 1);
+        next += seq_interval_ms / 1000.0;
+        double a = now();
+        const char *why = "";
+        int rv = seq_one(a + seq_timeout_ms / 1000.0, &why);
+        double t = (now() - a) * 1000;
+        printf("conn=%ld ok=%d ms=%.2f%s%s\n", i, rv == 0, t,
+               rv ? " error=" : "", rv ? why : "");
+        if (rv == 0)
+            ms[ok++] = t;
+        else
+            bad++;
+    }
+    qsort(ms, (size_t)ok, sizeof(*ms), cmp_double);
+    printf("ops=%ld errors=%ld started=%ld median_ms=%.2f max_ms=%.2f "
+           "secs=%.2f desc=%s\n", ok, bad, i,
+           ok ? (ok % 2 ? ms[ok / 2] : (ms[ok / 2 - 1] + ms[ok / 2]) / 2) : -1,
+           ok ? ms[ok - 1] : -1, now() - t0, desc[0] ? desc : "none");
+    free(ms);
+    return ok > 0 ? 0 : 1;
 }
 
 /* sign: the private-key operation of a server's full handshake */
@@ -376,8 +689,9 @@ static int sign_loop(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench-client probe|full|resume|hold -p PORT "
+    fprintf(stderr, "usage: bench-client probe|full|resume|hold|slow|seq -p PORT "
             "[-c CONNS] [-d SECS] [-n COUNT] [-u PATH] [-s SNI] [-k PRIO]\n"
+            "                   [-g] [-b BYTES] [-D] [-i MS] [-t MS]\n"
             "       bench-client sign -K KEYFILE [-d SECS] [-n COUNT]\n");
     exit(2);
 }
@@ -394,9 +708,11 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "resume")) mode = M_RESUME;
     else if (!strcmp(argv[1], "hold")) mode = M_HOLD;
     else if (!strcmp(argv[1], "sign")) mode = M_SIGN;
+    else if (!strcmp(argv[1], "slow")) mode = M_SLOW;
+    else if (!strcmp(argv[1], "seq")) mode = M_SEQ;
     else usage();
     optind = 2;
-    while ((opt = getopt(argc, argv, "p:c:d:n:u:s:k:K:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:c:d:n:u:s:k:K:gb:Di:t:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'c': conns = atoi(optarg); break;
@@ -406,6 +722,11 @@ int main(int argc, char **argv)
         case 's': sni = optarg; break;
         case 'k': prio_str = optarg; break;
         case 'K': keyfile = optarg; break;
+        case 'g': hold_get = 1; break;
+        case 'b': hello_prefix = atoi(optarg); break;
+        case 'D': drip = 1; break;
+        case 'i': seq_interval_ms = atol(optarg); break;
+        case 't': seq_timeout_ms = atol(optarg); break;
         default: usage();
         }
     }
@@ -417,10 +738,14 @@ int main(int argc, char **argv)
         gnutls_global_init();
         return sign_loop();
     }
-    if (port <= 0 || port > 65535 || conns < 1 || conns > 4096 || max_ops < 1)
+    if (port <= 0 || port > 65535 || conns < 1 || conns > 4096 || max_ops < 1
+        || hello_prefix < 1 || seq_interval_ms < 0 || seq_timeout_ms < 1
+        || ((mode == M_SLOW || mode == M_HOLD) && max_ops > 100000))
         usage();
     if (duration <= 0)
-        duration = mode == M_HOLD ? 300 : 5;
+        duration = mode == M_HOLD || mode == M_SLOW ? 300 : 5;
+    if (duration > 3600)
+        duration = 3600;
     if (mode == M_PROBE) {
         conns = 1;
         max_ops = 1;
@@ -433,6 +758,8 @@ int main(int argc, char **argv)
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     request_len = (size_t)snprintf(request, sizeof(request),
         "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, sni);
+    keep_request_len = (size_t)snprintf(keep_request, sizeof(keep_request),
+        "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, sni);
 
     gnutls_global_init();
     gnutls_certificate_allocate_credentials(&cred);   /* no verification */
@@ -441,6 +768,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (mode == M_SLOW)
+        return slow_main();
+    if (mode == M_SEQ)
+        return seq_main();
     if (mode == M_RESUME && get_ticket() < 0) {
         printf("ops=0 errors=1 not_resumed=0 no_close_notify=0 secs=0 ops_per_s=0 "
                "desc=none\n");
@@ -479,20 +810,22 @@ int main(int argc, char **argv)
         fflush(stdout);
         /* idle until stdin ends (the caller is done measuring) or the
          * duration bound passes */
-        struct pollfd pfd = { 0, POLLIN, 0 };
-        double until = now() + duration;
-        char c[256];
-        while (now() < until) {
-            int left = (int)((until - now()) * 1000) + 1;
-            if (poll(&pfd, 1, left) > 0) {
-                ssize_t n = read(0, c, sizeof(c));
-                if (n <= 0)
-                    break;
+        idle_until(now() + duration, NULL);
+        /* all looked at before any is closed: closing some makes work for
+         * the server, and the event MPM closes its idle keep-alive
+         * connections when it finds all its workers busy */
+        long still = 0, closed = 0;
+        for (long i = 0; i < max_ops; i++)
+            if (held[i].s) {
+                if (peer_closed(held[i].fd))
+                    closed++;
+                else
+                    still++;
             }
-        }
         for (long i = 0; i < max_ops; i++)
             if (held[i].s)
                 tls_close(held[i].s, held[i].fd);
+        printf("still_open=%ld closed=%ld\n", still, closed);
         return ok > 0 ? 0 : 1;
     }
     printf("ops=%ld errors=%ld not_resumed=%ld no_close_notify=%ld secs=%.3f "
