@@ -72,6 +72,13 @@ AP_DECLARE(const char *) ap_check_cmd_context(cmd_parms *cmd,
     return NULL;
 }
 
+/* No mod_proxy here: <Proxy> sections are none. */
+AP_DECLARE(module *) ap_find_linked_module(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
 AP_DECLARE(void) ap_hook_post_config(ap_HOOK_post_config_t *pf,
                                      const char * const *pre,
                                      const char * const *succ, int order)
