@@ -7,15 +7,16 @@
  * fetched in the background; handshakes only staple what the store
  * (tls_staple_store.c) holds, and never wait for anything else.
  *
- * Fetching. Every child process runs one thread that looks at the store,
- * under its lock, at least once a second, and takes the lease of a
- * certificate whose fetch is due and that no process holds; it fetches
+ * Fetching. Every child process runs a few threads that look at the
+ * store, under its lock, at least once a second; each takes the lease of
+ * a certificate whose fetch is due and that no one holds, fetches
  * without the lock (tls_ocsp.c, one deadline), writes what came and when
  * the next fetch is due, and gives the lease back. So a certificate is
- * fetched by one process per refresh, for the whole server, however many
- * children there are; a process that dies holding a lease loses it when
- * the lease runs out (the fetch's deadline and a margin), and another
- * takes over. A certificate's first fetch is due when it is first seen; a
+ * fetched once per refresh, for the whole server, however many children
+ * there are; a responder that hangs holds up one thread, not the fetches
+ * for the other certificates; a process that dies holding a lease loses
+ * it when the lease runs out (the fetch's deadline and a margin), and
+ * another takes over. A certificate's first fetch is due when it is first seen; a
  * response is fetched again at half of what is left of its validity; a
  * failed fetch is retried after 5, 10, 20 and then every 30 seconds, while
  * the response held is stapled until its nextUpdate and never after. The
@@ -132,6 +133,38 @@ static int parse_pair(apr_pool_t *p, const char *pem, gnutls_x509_crt_t *leaf,
 
 /* ---------------------------------------------------------------- files */
 
+/* A small file, whole, into pool memory; NULL, or why not. */
+static const char *read_small(apr_pool_t *p, const char *path,
+                              apr_off_t max, gnutls_datum_t *out)
+{
+    apr_file_t *fd;
+    apr_finfo_t fi;
+    apr_size_t len = 0;
+    apr_status_t rv;
+    char ebuf[120];
+
+    rv = apr_file_open(&fd, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    if (rv == APR_SUCCESS) {
+        if ((rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fd)) == APR_SUCCESS
+            && fi.size > max) {
+            apr_file_close(fd);
+            return apr_psprintf(p, "'%s' is too large (%" APR_OFF_T_FMT
+                                " bytes, more than %" APR_OFF_T_FMT ")",
+                                path, fi.size, max);
+        }
+        if (rv == APR_SUCCESS) {
+            len = (apr_size_t)fi.size;
+            out->data = apr_palloc(p, len + 1);
+            rv = apr_file_read_full(fd, out->data, len, &len);
+            out->data[len] = '\0';
+            out->size = (unsigned)len;
+        }
+        apr_file_close(fd);
+    }
+    return rv == APR_SUCCESS ? NULL : apr_psprintf(p, "cannot read '%s': %s",
+                                   path, apr_strerror(rv, ebuf, sizeof(ebuf)));
+}
+
 /* The certificate a TLSOCSPResponseFile line names, read once per line:
  * the first of its file, by the id the sources know certificates by. */
 static line_t *line_of(apr_pool_t *p, const tls_response_file_t *rf)
@@ -146,17 +179,14 @@ static line_t *line_of(apr_pool_t *p, const tls_response_file_t *rf)
     }
     ln = apr_pcalloc(p, sizeof(*ln));
     apr_hash_set(lines, apr_pmemdup(p, &rf, sizeof(rf)), sizeof(rf), ln);
-    if ((rv = gnutls_load_file(rf->cert_file, &pem)) < 0) {
-        ln->problem = apr_psprintf(p, "cannot read '%s': %s", rf->cert_file,
-                                   gnutls_strerror(rv));
+    if ((ln->problem = read_small(p, rf->cert_file, 1024 * 1024, &pem))) {
+        return ln;
     }
-    else if ((rv = gnutls_x509_crt_init(&crt)) < 0
-             || (rv = gnutls_x509_crt_import(crt, &pem,
-                                             GNUTLS_X509_FMT_PEM)) < 0
-             || (rv = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER,
-                                              &der)) < 0
-             || (rv = gnutls_hash_fast(GNUTLS_DIG_SHA1, der.data, der.size,
-                                       ln->id)) < 0) {
+    if ((rv = gnutls_x509_crt_init(&crt)) < 0
+        || (rv = gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM)) < 0
+        || (rv = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der)) < 0
+        || (rv = gnutls_hash_fast(GNUTLS_DIG_SHA1, der.data, der.size,
+                                  ln->id)) < 0) {
         ln->problem = apr_psprintf(p, "no PEM certificate in '%s': %s",
                                    rf->cert_file, gnutls_strerror(rv));
     }
@@ -164,7 +194,6 @@ static line_t *line_of(apr_pool_t *p, const tls_response_file_t *rf)
         gnutls_x509_crt_deinit(crt);
     }
     gnutls_free(der.data);
-    gnutls_free(pem.data);
     return ln;
 }
 
@@ -195,29 +224,18 @@ static const tls_response_file_t *file_for(apr_pool_t *p,
 static void load_file(apr_pool_t *p, entry_t *e, gnutls_x509_crt_t leaf,
                       gnutls_x509_crt_t issuer)
 {
-    gnutls_datum_t der = { NULL, 0 };
     tls_ocsp_answer_t ans;
     apr_time_t now = apr_time_now();
     char date[APR_RFC822_DATE_LEN];
-    int rv;
 
-    if ((rv = gnutls_load_file(e->file->resp_file, &der)) < 0) {
-        e->problem = apr_psprintf(p, "cannot read '%s': %s",
-                                  e->file->resp_file, gnutls_strerror(rv));
-        return;
-    }
-    e->der.data = apr_pmemdup(p, der.data, der.size);
-    e->der.size = der.size;
-    gnutls_free(der.data);
-    if (e->der.size > TLS_STAPLE_MAX_DER) {
-        e->problem = apr_psprintf(p, "it holds %u bytes, more than an OCSP "
-                                  "response stapled by mod_tls may have "
-                                  "(%d)", e->der.size, TLS_STAPLE_MAX_DER);
+    if ((e->problem = read_small(p, e->file->resp_file, TLS_STAPLE_MAX_DER,
+                                 &e->der))) {
         return;
     }
     tls_ocsp_check(p, &e->der, leaf, issuer, NULL, now, &ans);
     if (ans.status == TLS_OCSP_FAILED) {
-        e->problem = apr_psprintf(p, "%s", ans.detail);
+        e->problem = ans.error == TLS_OCSP_ERR_HTTP
+                     ? "it holds no DER OCSP response" : ans.detail;
     }
     else if (ans.status == TLS_OCSP_UNKNOWN) {
         e->problem = "it says the certificate's status is unknown";
@@ -450,17 +468,25 @@ const tls_staple_source_t tls_stapler_source = {
 
 /* ---------------------------------------------------------------- fetching */
 
-/* A child's fetcher thread. */
+/* A child's fetchers: a few threads, so that a responder that hangs holds
+ * up one of them, not the fetches for every other certificate. */
 typedef struct {
-    apr_pool_t *pool;             /* the thread's own, with its allocator */
-    apr_thread_t *thread;
     apr_thread_mutex_t *mutex;    /* for cond */
-    apr_thread_cond_t *cond;      /* wakes it to stop */
+    apr_thread_cond_t *cond;      /* wakes them to stop */
     volatile apr_uint32_t stop;
     apr_int32_t pid;
+    int n;
+    struct worker_t *workers;
+} fetcher_t;
+
+typedef struct worker_t {
+    fetcher_t *f;
+    apr_pool_t *pool;             /* its own, with its own allocator */
+    apr_thread_t *thread;
     gnutls_x509_crt_t *leaf;      /* per entry; NULL: not fetched */
     gnutls_x509_crt_t *issuer;
-} fetcher_t;
+    apr_time_t lease;             /* the lease it holds: until then */
+} worker_t;
 
 static int fetched(const entry_t *e)
 {
@@ -469,7 +495,7 @@ static int fetched(const entry_t *e)
 
 /* Takes the lease of the first certificate due that nobody fetches, and
  * returns its index; else -1, with *wake when to look again. */
-static int take_due(fetcher_t *f, apr_time_t now, apr_time_t *wake)
+static int take_due(worker_t *w, apr_time_t now, apr_time_t *wake)
 {
     tls_staple_slot_t *slot;
     int i, chosen = -1;
@@ -481,7 +507,7 @@ static int take_due(fetcher_t *f, apr_time_t now, apr_time_t *wake)
     for (i = 0; i < entries->nelts && chosen < 0; ++i) {
         entry_t *e = APR_ARRAY_IDX(entries, i, entry_t *);
 
-        if (!f->leaf[i] || !(slot = tls_staple_store_slot(e->slot, e->id))
+        if (!w->leaf[i] || !(slot = tls_staple_store_slot(e->slot, e->id))
             || slot->origin != TLS_STAPLE_FETCHED) {
             continue;
         }
@@ -489,8 +515,9 @@ static int take_due(fetcher_t *f, apr_time_t now, apr_time_t *wake)
             *wake = slot->lease_until < *wake ? slot->lease_until : *wake;
         }
         else if (slot->next_fetch <= now) {
-            slot->lease_until = now + FETCH_TIMEOUT + LEASE_MARGIN;
-            slot->lease_pid = f->pid;
+            /* (its time tells this lease from a later one) */
+            w->lease = slot->lease_until = now + FETCH_TIMEOUT + LEASE_MARGIN;
+            slot->lease_pid = w->f->pid;
             chosen = i;
         }
         else if (slot->next_fetch < *wake) {
@@ -541,9 +568,9 @@ static const char *fetch_problem(apr_pool_t *p, const tls_ocsp_answer_t *ans,
     }
 }
 
-/* Fetches entry i, whose lease this process holds, and records what came
+/* Fetches entry i, whose lease the worker holds, and records what came
  * (or how it failed) and when it is due again; then the log line. */
-static void fetch_one(fetcher_t *f, int i)
+static void fetch_one(worker_t *w, int i)
 {
     entry_t *e = APR_ARRAY_IDX(entries, i, entry_t *);
     char date[APR_RFC822_DATE_LEN];
@@ -553,54 +580,52 @@ static void fetch_one(fetcher_t *f, int i)
     apr_time_t now, delay = 0, held = 0;
     apr_uint32_t failures = 0;
     apr_pool_t *p;
-    int recorded = 0;
+    int stopped, recorded = 0;
 
-    apr_pool_create(&p, f->pool);
+    apr_pool_create(&p, w->pool);
     now = apr_time_now();
-    tls_ocsp_fetch(p, e->url, f->leaf[i], f->issuer[i], now + FETCH_TIMEOUT,
-                   &f->stop, &ans);
+    tls_ocsp_fetch(p, e->url, w->leaf[i], w->issuer[i], now + FETCH_TIMEOUT,
+                   &w->f->stop, &ans);
     now = apr_time_now();
-    why = apr_atomic_read32(&f->stop) ? "" : fetch_problem(p, &ans, now);
+    stopped = apr_atomic_read32(&w->f->stop);
+    why = stopped ? NULL : fetch_problem(p, &ans, now);
     if (tls_staple_store_lock() != APR_SUCCESS) {
         apr_pool_destroy(p);
         return;
     }
     slot = tls_staple_store_slot(e->slot, e->id);
-    if (slot && slot->lease_pid == f->pid && slot->lease_until > 0) {
+    if (slot && slot->lease_pid == w->f->pid && slot->lease_until == w->lease) {
+        /* stopped: another process fetches it, at once */
         slot->lease_until = 0;
-        if (why && !*why) {
-            /* stopped: someone else fetches it, at once */
-        }
-        else if (!why) {
-            memcpy(slot->der, ans.der.data, ans.der.size);
-            slot->der_len = ans.der.size;
-            slot->status = ans.status;
-            slot->this_update = ans.this_update;
-            slot->expires = ans.next_update ? ans.next_update
-                                            : now + NO_NEXT_UPDATE;
-            slot->received = now;
-            delay = (slot->expires - now) / 2;
-            delay = delay < REFRESH_MIN ? REFRESH_MIN : delay;
-            failures = slot->failures;
-            slot->failures = 0;
-            held = slot->expires;
-            recorded = 1;
-        }
-        else {
-            failures = ++slot->failures;
-            delay = failures > 3 ? RETRY_MAX : RETRY_FIRST << (failures - 1);
-            delay = delay > RETRY_MAX ? RETRY_MAX : delay;
-            held = slot->der_len && slot->expires > now ? slot->expires : 0;
-            recorded = 1;
-        }
-        if (recorded) {
-            slot->next_fetch = now + delay;
-            slot->last_fetch = now;
-            slot->last_ok = !why;
-            apr_cpystrn(slot->last_result, why ? why : ans.status
-                        == TLS_OCSP_GOOD ? "good" : "revoked",
-                        sizeof(slot->last_result));
-        }
+        recorded = !stopped;
+    }
+    if (recorded && !why) {
+        memcpy(slot->der, ans.der.data, ans.der.size);
+        slot->der_len = ans.der.size;
+        slot->status = ans.status;
+        slot->this_update = ans.this_update;
+        slot->expires = ans.next_update ? ans.next_update
+                                        : now + NO_NEXT_UPDATE;
+        slot->received = now;
+        delay = (slot->expires - now) / 2;
+        delay = delay < REFRESH_MIN ? REFRESH_MIN : delay;
+        failures = slot->failures;
+        slot->failures = 0;
+        held = slot->expires;
+    }
+    else if (recorded) {
+        failures = ++slot->failures;
+        delay = failures > 3 ? RETRY_MAX : RETRY_FIRST << (failures - 1);
+        delay = delay > RETRY_MAX ? RETRY_MAX : delay;
+        held = slot->der_len && slot->expires > now ? slot->expires : 0;
+    }
+    if (recorded) {
+        slot->next_fetch = now + delay;
+        slot->last_fetch = now;
+        slot->last_ok = !why;
+        apr_cpystrn(slot->last_result, why ? why : ans.status
+                    == TLS_OCSP_GOOD ? "good" : "revoked",
+                    sizeof(slot->last_result));
     }
     tls_staple_store_unlock();
     if (!recorded) {
@@ -652,9 +677,9 @@ static void doze(fetcher_t *f, apr_time_t wake)
     apr_thread_mutex_unlock(f->mutex);
 }
 
-static void *APR_THREAD_FUNC fetcher_run(apr_thread_t *thread, void *data)
+static void *APR_THREAD_FUNC worker_run(apr_thread_t *thread, void *data)
 {
-    fetcher_t *f = data;
+    worker_t *w = data;
     apr_time_t wake;
     int i;
 
@@ -662,71 +687,92 @@ static void *APR_THREAD_FUNC fetcher_run(apr_thread_t *thread, void *data)
     for (i = 0; i < entries->nelts; ++i) {
         entry_t *e = APR_ARRAY_IDX(entries, i, entry_t *);
 
-        if (fetched(e) && !parse_pair(f->pool, e->pem, &f->leaf[i],
-                                      &f->issuer[i])) {
-            f->leaf[i] = NULL;
+        if (fetched(e) && !parse_pair(w->pool, e->pem, &w->leaf[i],
+                                      &w->issuer[i])) {
+            w->leaf[i] = NULL;
         }
     }
-    while (!apr_atomic_read32(&f->stop)) {
-        if ((i = take_due(f, apr_time_now(), &wake)) >= 0) {
-            fetch_one(f, i);
+    while (!apr_atomic_read32(&w->f->stop)) {
+        if ((i = take_due(w, apr_time_now(), &wake)) >= 0) {
+            fetch_one(w, i);
         }
         else {
-            doze(f, wake);
+            doze(w->f, wake);
         }
     }
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
 }
 
-/* Before the child's pool goes (its subpools, the thread's among them,
- * go first): stops the thread, whose fetch gives up within a fraction of
- * a second. */
+/* Before the child's pool goes (its subpools, the threads' among them,
+ * go first): stops the threads, whose fetches give up within a fraction
+ * of a second. */
 static apr_status_t fetcher_stop(void *data)
 {
     fetcher_t *f = data;
     apr_status_t rv;
+    int i;
 
     apr_thread_mutex_lock(f->mutex);
     apr_atomic_set32(&f->stop, 1);
-    apr_thread_cond_signal(f->cond);
+    apr_thread_cond_broadcast(f->cond);
     apr_thread_mutex_unlock(f->mutex);
-    apr_thread_join(&rv, f->thread);
+    for (i = 0; i < f->n; ++i) {
+        apr_thread_join(&rv, f->workers[i].thread);
+    }
     return APR_SUCCESS;
 }
 
-/* The thread, in each child, when this configuration fetches anything. It
- * takes no signal: the MPM's are for the child's main thread (prefork's
- * wait for them in accept()). */
-static void fetcher_start(apr_pool_t *pchild, server_rec *s)
+static apr_status_t worker_make(apr_pool_t *pchild, fetcher_t *f,
+                                worker_t *w)
 {
     apr_allocator_t *alloc;
+    apr_status_t rv;
+
+    w->f = f;
+    w->leaf = apr_pcalloc(pchild, entries->nelts * sizeof(*w->leaf));
+    w->issuer = apr_pcalloc(pchild, entries->nelts * sizeof(*w->issuer));
+    if ((rv = apr_allocator_create(&alloc)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_pool_create_ex(&w->pool, pchild, NULL, alloc))
+        != APR_SUCCESS) {
+        apr_allocator_destroy(alloc);
+        return rv;
+    }
+    apr_allocator_owner_set(alloc, w->pool);
+    return apr_thread_create(&w->thread, NULL, worker_run, w, pchild);
+}
+
+/* The threads, in each child, when this configuration fetches anything:
+ * one per certificate fetched, TLS_STAPLE_WORKERS at most. They take no
+ * signal: the MPM's are for the child's main thread (prefork's wait for
+ * them in accept()). */
+#define TLS_STAPLE_WORKERS 4
+
+static void fetcher_start(apr_pool_t *pchild, server_rec *s)
+{
     sigset_t all, old;
     fetcher_t *f;
     apr_status_t rv;
-    int i, any = 0;
+    int i, n = 0;
 
     for (i = 0; i < entries->nelts; ++i) {
-        any |= fetched(APR_ARRAY_IDX(entries, i, entry_t *));
+        n += fetched(APR_ARRAY_IDX(entries, i, entry_t *));
     }
-    if (!any) {
+    if (n == 0) {
         return;
     }
     f = apr_pcalloc(pchild, sizeof(*f));
     f->pid = (apr_int32_t)getpid();
-    f->leaf = apr_pcalloc(pchild, entries->nelts * sizeof(*f->leaf));
-    f->issuer = apr_pcalloc(pchild, entries->nelts * sizeof(*f->issuer));
-    if ((rv = apr_allocator_create(&alloc)) != APR_SUCCESS
-        || (rv = apr_pool_create_ex(&f->pool, pchild, NULL, alloc))
-           != APR_SUCCESS
-        || (rv = apr_thread_mutex_create(&f->mutex, APR_THREAD_MUTEX_DEFAULT,
-                                         pchild)) != APR_SUCCESS
+    f->workers = apr_pcalloc(pchild, TLS_STAPLE_WORKERS * sizeof(worker_t));
+    if ((rv = apr_thread_mutex_create(&f->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                      pchild)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&f->cond, pchild)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "cannot set up the OCSP "
-                     "stapling fetcher of this process");
+                     "stapling fetchers of this process");
         return;
     }
-    apr_allocator_owner_set(alloc, f->pool);
     sigfillset(&all);
     sigdelset(&all, SIGSEGV);
     sigdelset(&all, SIGBUS);
@@ -734,14 +780,21 @@ static void fetcher_start(apr_pool_t *pchild, server_rec *s)
     sigdelset(&all, SIGILL);
     sigdelset(&all, SIGABRT);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    rv = apr_thread_create(&f->thread, NULL, fetcher_run, f, pchild);
+    for (rv = APR_SUCCESS; rv == APR_SUCCESS && f->n < n
+                           && f->n < TLS_STAPLE_WORKERS; ) {
+        if ((rv = worker_make(pchild, f, &f->workers[f->n])) == APR_SUCCESS) {
+            ++f->n;
+        }
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "cannot start the OCSP "
-                     "stapling fetcher of this process");
-        return;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "cannot start %s OCSP "
+                     "stapling fetcher of this process",
+                     f->n ? "another" : "the");
     }
-    apr_pool_pre_cleanup_register(pchild, f, fetcher_stop);
+    if (f->n) {
+        apr_pool_pre_cleanup_register(pchild, f, fetcher_stop);
+    }
 }
 
 /* ---------------------------------------------------------------- status */
