@@ -407,7 +407,7 @@ EOF
 
 # Mozilla's generated configurations for Apache (intermediate v5.7 and
 # modern), certificates pointed at the test PKI: everything translates and
-# apache2 -t accepts the result (stapling once mod_tls has it)
+# apache2 -t accepts the result, TLSOCSPStapling on included
 {
     my $vhost = "<VirtualHost 127.0.0.1:\@PORT\@>\n    SSLEngine on\n    SSLCertificateFile \@PKI\@/server-ecdsa.crt\n"
               . "    SSLCertificateKeyFile \@PKI\@/server-ecdsa.key\n    Protocols h2 http/1.1\n"
