@@ -69,6 +69,11 @@ apr_status_t tls_staple_store_lock(void)
     return mutex ? apr_global_mutex_lock(mutex) : APR_ENOLOCK;
 }
 
+apr_status_t tls_staple_store_trylock(void)
+{
+    return mutex ? apr_global_mutex_trylock(mutex) : APR_ENOLOCK;
+}
+
 void tls_staple_store_unlock(void)
 {
     apr_global_mutex_unlock(mutex);

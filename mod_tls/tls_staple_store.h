@@ -63,8 +63,10 @@ void tls_staple_store_child_init(apr_pool_t *pchild);
 /* Whether there is a store (tls_staple_store_open() succeeded). */
 int tls_staple_store_ready(void);
 
-/* The lock around every use of a slot; unlock only after APR_SUCCESS. */
+/* The lock around every use of a slot; unlock only after APR_SUCCESS.
+ * trylock: APR_EBUSY (or another error) at once when it is held. */
 apr_status_t tls_staple_store_lock(void);
+apr_status_t tls_staple_store_trylock(void);
 void tls_staple_store_unlock(void);
 
 /* Under the lock: slot i, while it still belongs to certificate id (a

@@ -493,6 +493,27 @@ static int fetched(const entry_t *e)
     return e->taken && e->url && e->slot >= 0;
 }
 
+/* The store's lock, for a worker: given up once it is told to stop. On
+ * prefork, the child's exit runs in a signal handler that may have
+ * interrupted its main thread while it held the lock (stapling in a
+ * handshake), and then waits for the workers: one waiting for the lock
+ * would never come. */
+static int worker_lock(worker_t *w)
+{
+    apr_status_t rv;
+
+    while ((rv = tls_staple_store_trylock()) != APR_SUCCESS) {
+        if (rv == APR_ENOTIMPL) {
+            return tls_staple_store_lock() == APR_SUCCESS;
+        }
+        if (!APR_STATUS_IS_EBUSY(rv) || apr_atomic_read32(&w->f->stop)) {
+            return 0;
+        }
+        apr_sleep(apr_time_from_msec(2));
+    }
+    return 1;
+}
+
 /* Takes the lease of the first certificate due that nobody fetches, and
  * returns its index; else -1, with *wake when to look again. */
 static int take_due(worker_t *w, apr_time_t now, apr_time_t *wake)
@@ -501,7 +522,7 @@ static int take_due(worker_t *w, apr_time_t now, apr_time_t *wake)
     int i, chosen = -1;
 
     *wake = now + POLL_INTERVAL;
-    if (tls_staple_store_lock() != APR_SUCCESS) {
+    if (!worker_lock(w)) {
         return -1;
     }
     for (i = 0; i < entries->nelts && chosen < 0; ++i) {
@@ -589,7 +610,7 @@ static void fetch_one(worker_t *w, int i)
     now = apr_time_now();
     stopped = apr_atomic_read32(&w->f->stop);
     why = stopped ? NULL : fetch_problem(p, &ans, now);
-    if (tls_staple_store_lock() != APR_SUCCESS) {
+    if (!worker_lock(w)) {
         apr_pool_destroy(p);
         return;
     }
