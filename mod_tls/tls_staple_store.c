@@ -196,8 +196,9 @@ int tls_staple_store_claim(const unsigned char *id)
             found = i;
         }
         /* free, or left by a configuration two or more ago */
-        else if (spare < 0 && (is_free(&slots[i])
-                               || slots[i].generation + 1 < head->generation)) {
+        else if (spare < 0
+                 && (is_free(&slots[i])
+                     || slots[i].generation + 1 < head->generation)) {
             spare = i;
         }
     }

@@ -16,13 +16,19 @@
  * there are; a responder that hangs holds up one thread, not the fetches
  * for the other certificates; a process that dies holding a lease loses
  * it when the lease runs out (the fetch's deadline and a margin), and
- * another takes over. A certificate's first fetch is due when it is first seen; a
- * response is fetched again at half of what is left of its validity; a
- * failed fetch is retried after 5, 10, 20 and then every 30 seconds, while
- * the response held is stapled until its nextUpdate and never after. The
- * store outlives graceful restarts: the new children staple at once and
- * fetch nothing early. Each failed fetch makes one log line, by the
- * process that fetched, and none in handshakes. */
+ * another takes over. A certificate's first fetch is due when it is first
+ * seen; a response is fetched again at half of what is left of its
+ * validity; a failed fetch is retried after 5, 10, 20 and then every 30
+ * seconds, while the response held is stapled until its nextUpdate and
+ * never after. The store outlives graceful restarts: the new children
+ * staple at once and fetch nothing early. Each failed fetch makes one log
+ * line, by the process that fetched, and none in handshakes.
+ *
+ * Why threads of the children, not the parent or mod_watchdog: they run
+ * as the User, not root; the parent forks children and must not hold
+ * locks of a fetch meanwhile; a lease in the shared store gives the one
+ * fetch per refresh that a singleton watchdog would, without requiring
+ * mod_watchdog, and keeps it across generations of children. */
 #include <stddef.h>
 
 #include <httpd.h>
@@ -615,7 +621,8 @@ static void fetch_one(worker_t *w, int i)
         return;
     }
     slot = tls_staple_store_slot(e->slot, e->id);
-    if (slot && slot->lease_pid == w->f->pid && slot->lease_until == w->lease) {
+    if (slot && slot->lease_pid == w->f->pid
+        && slot->lease_until == w->lease) {
         /* stopped: another process fetches it, at once */
         slot->lease_until = 0;
         recorded = !stopped;
