@@ -16,6 +16,7 @@
 #include "tls_cred.h"
 #include "tls_md.h"
 #include "tls_staple.h"
+#include "tls_stapler.h"
 #include "tls_stats.h"
 #include "tls_vars.h"
 
@@ -25,6 +26,7 @@ static void tls_register_hooks(apr_pool_t *p)
     tls_cred_register_hooks(p);
     tls_md_register_hooks(p);
     tls_staple_register_hooks(p);
+    tls_stapler_register_hooks(p);
     tls_filter_register(p);
     tls_handshake_register_hooks(p);
     tls_vars_register_hooks(p);

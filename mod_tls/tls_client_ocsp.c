@@ -407,7 +407,7 @@ static int check_one(tls_conn_t *tc, apr_pool_t *p, gnutls_x509_crt_t cert,
         lru_store(key, &ans, now);
         return judge(tc, &ans, whose, NULL, bound, fault);
     }
-    tls_ocsp_fetch(p, url, cert, issuer, deadline, &ans);
+    tls_ocsp_fetch(p, url, cert, issuer, deadline, NULL, &ans);
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, tc->c, "OCSP%s: asked %s: %s "
                   "(%" APR_TIME_T_FMT " ms)", whose, url,
                   ans.status == TLS_OCSP_GOOD ? "good"

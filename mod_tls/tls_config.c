@@ -54,6 +54,7 @@ void *tls_conf_create_srv(apr_pool_t *p, server_rec *s)
     sc->client_ocsp = TLS_CLIENT_OCSP_UNSET;
     sc->ocsp_override = TLS_UNSET;
     sc->ocsp_timeout = TLS_UNSET;
+    sc->ocsp_stapling = TLS_UNSET;
     sc->session_tickets = TLS_UNSET;
     sc->cache_timeout = TLS_UNSET;
     return sc;
@@ -148,6 +149,19 @@ void *tls_conf_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->ocsp_override_pos = add->ocsp_override != TLS_UNSET
                             ? add->ocsp_override_pos : base->ocsp_override_pos;
     sc->ocsp_timeout = MERGE(ocsp_timeout, TLS_UNSET);
+    sc->ocsp_stapling = MERGE(ocsp_stapling, TLS_UNSET);
+    sc->stapling_responder = MERGE(stapling_responder, NULL);
+    sc->stapling_responder_pos = add->stapling_responder
+                                 ? add->stapling_responder_pos
+                                 : base->stapling_responder_pos;
+    /* a vhost's own lines first: for the same certificate, its own wins */
+    if (add->response_files && base->response_files) {
+        sc->response_files = apr_array_append(p, add->response_files,
+                                              base->response_files);
+    }
+    else {
+        sc->response_files = MERGE(response_files, NULL);
+    }
     sc->session_tickets = MERGE(session_tickets, TLS_UNSET);
     sc->cache_timeout = MERGE(cache_timeout, TLS_UNSET);
     return sc;
@@ -346,6 +360,7 @@ void tls_conf_apply_defaults(server_rec *main_s)
         DEFAULT(client_ocsp, TLS_CLIENT_OCSP_UNSET, TLS_CLIENT_OCSP_OFF);
         DEFAULT(ocsp_override, TLS_UNSET, 0);
         DEFAULT(ocsp_timeout, TLS_UNSET, TLS_DEFAULT_OCSP_TIMEOUT);
+        DEFAULT(ocsp_stapling, TLS_UNSET, 0);
         DEFAULT(session_tickets, TLS_UNSET, 1);
         DEFAULT(cache_timeout, TLS_UNSET, 300);
         /* directory sections of the main server are merged into each
@@ -776,6 +791,52 @@ static const char *set_ocsp_timeout(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_ocsp_stapling(cmd_parms *cmd, void *dc, int flag)
+{
+    (void)dc;
+    cmd_srv_conf(cmd)->ocsp_stapling = flag ? 1 : 0;
+    return NULL;
+}
+
+/* The URL is checked with the other stapling settings (tls_stapler.c),
+ * with this line named. */
+static const char *set_stapling_responder(cmd_parms *cmd, void *dc,
+                                          const char *arg)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+
+    (void)dc;
+    sc->stapling_responder = arg;
+    conf_pos_set(cmd, &sc->stapling_responder_pos);
+    return NULL;
+}
+
+/* The files are read at startup (tls_stapler.c): a response file is
+ * replaced while the server runs, and a broken one must not stop it. */
+static const char *add_response_file(cmd_parms *cmd, void *dc,
+                                     const char *cert_file,
+                                     const char *resp_file)
+{
+    tls_srv_conf_t *sc = cmd_srv_conf(cmd);
+    tls_response_file_t *rf = apr_pcalloc(cmd->pool, sizeof(*rf));
+
+    (void)dc;
+    rf->cert_file = ap_server_root_relative(cmd->pool, cert_file);
+    rf->resp_file = ap_server_root_relative(cmd->pool, resp_file);
+    if (!rf->cert_file || !rf->resp_file) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "invalid path '%s'",
+                                           rf->cert_file ? resp_file
+                                                         : cert_file));
+    }
+    conf_pos_set(cmd, &rf->pos);
+    if (!sc->response_files) {
+        sc->response_files = apr_array_make(cmd->pool, 2,
+                                            sizeof(tls_response_file_t *));
+    }
+    APR_ARRAY_PUSH(sc->response_files, tls_response_file_t *) = rf;
+    return NULL;
+}
+
 static const char *set_user_name(cmd_parms *cmd, void *dcv, const char *arg)
 {
     tls_dir_conf_t *dc = dcv;
@@ -1193,6 +1254,15 @@ const command_rec tls_conf_cmds[] = {
     AP_INIT_TAKE1("TLSClientOCSPTimeout", set_ocsp_timeout, NULL, RSRC_CONF,
                   "seconds the OCSP queries for a client certificate may "
                   "take (default 10)"),
+    AP_INIT_FLAG("TLSOCSPStapling", set_ocsp_stapling, NULL, RSRC_CONF,
+                 "on: staple OCSP responses for this server's certificates, "
+                 "fetched outside handshakes"),
+    AP_INIT_TAKE1("TLSOCSPStaplingResponder", set_stapling_responder, NULL,
+                  RSRC_CONF, "http:// URL of the OCSP responder to ask for "
+                  "stapled responses instead of the certificate's"),
+    AP_INIT_TAKE2("TLSOCSPResponseFile", add_response_file, NULL, RSRC_CONF,
+                  "certificate file and the file of a DER OCSP response to "
+                  "staple for it"),
     AP_INIT_TAKE1("TLSUserName", set_user_name, NULL, RSRC_CONF | OR_AUTHCFG,
                   "SSL_* variable whose value becomes the request's user"),
     AP_INIT_TAKE1("TLSRenegBufferSize", set_reneg_buffer, NULL,

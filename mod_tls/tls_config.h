@@ -68,6 +68,15 @@ typedef struct {
                                  * from a TLSCertificate line */
 } tls_cert_t;
 
+/* One TLSOCSPResponseFile line: the DER OCSP response to staple for the
+ * certificate in cert_file; both files are read at startup (tls_stapler.c),
+ * where a problem is a warning, not an error. */
+typedef struct {
+    const char *cert_file;
+    const char *resp_file;
+    tls_conf_pos_t pos;
+} tls_response_file_t;
+
 /* Server-wide settings and state, one record per configuration: made with
  * the main server's config, shared (by pointer) with every vhost's. */
 typedef struct tls_global_t {
@@ -159,6 +168,12 @@ typedef struct tls_srv_conf_t {
     int ocsp_override;                /* TLSClientOCSPOverrideResponder */
     tls_conf_pos_t ocsp_override_pos;
     apr_interval_time_t ocsp_timeout; /* TLSClientOCSPTimeout */
+    int ocsp_stapling;                /* TLSOCSPStapling: 0, 1 */
+    const char *stapling_responder;   /* TLSOCSPStaplingResponder */
+    tls_conf_pos_t stapling_responder_pos;
+    apr_array_header_t *response_files; /* of tls_response_file_t*: this
+                                       * server's TLSOCSPResponseFile lines,
+                                       * then the server config's */
     int session_tickets;              /* 0, 1 */
     int cache_timeout;                /* seconds */
     int perdir_client_auth;           /* a section of it asks for certificates */

@@ -6,6 +6,7 @@
  * and the checks a response must pass before anyone believes it. No
  * external dependency beyond GnuTLS's OCSP codec. */
 #include <httpd.h>
+#include <apr_atomic.h>
 #include <apr_lib.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
@@ -106,16 +107,42 @@ static void failed(tls_ocsp_answer_t *ans, tls_ocsp_error_t error,
 
 /* ------------------------------------------------------------ HTTP */
 
-/* The socket timeout for the next call: what is left until deadline, or
- * APR_TIMEUP. */
-static apr_status_t arm(apr_socket_t *s, apr_time_t deadline)
-{
-    apr_interval_time_t left = deadline - apr_time_now();
+/* When a fetch must be over: its deadline, and for a background fetch a
+ * flag that calls it off sooner. Waits then last a slice at most, so that
+ * the flag is seen soon after it is raised. */
+typedef struct {
+    apr_time_t deadline;
+    volatile apr_uint32_t *stop;
+} limit_t;
 
-    if (left <= 0) {
+#define TLS_OCSP_STOP_SLICE apr_time_from_msec(200)
+
+static int stopped(const limit_t *l)
+{
+    return l->stop && apr_atomic_read32(l->stop);
+}
+
+/* The socket timeout for the next call: what is left until the deadline
+ * (a slice of it when the fetch can be stopped), or APR_TIMEUP past the
+ * deadline or once stopped. */
+static apr_status_t arm(apr_socket_t *s, const limit_t *l)
+{
+    apr_interval_time_t left = l->deadline - apr_time_now();
+
+    if (left <= 0 || stopped(l)) {
         return APR_TIMEUP;
     }
+    if (l->stop && left > TLS_OCSP_STOP_SLICE) {
+        left = TLS_OCSP_STOP_SLICE;
+    }
     return apr_socket_timeout_set(s, left);
+}
+
+/* Whether a call that timed out only ended its slice: call again. */
+static int again(apr_status_t rv, const limit_t *l)
+{
+    return APR_STATUS_IS_TIMEUP(rv) && l->stop && !stopped(l)
+           && apr_time_now() < l->deadline;
 }
 
 static const char *errtext(apr_pool_t *p, apr_status_t rv)
@@ -127,7 +154,7 @@ static const char *errtext(apr_pool_t *p, apr_status_t rv)
 
 /* A connection to the first address of u's host that takes one. */
 static apr_socket_t *connect_to(apr_pool_t *p, const ocsp_url_t *u,
-                                apr_time_t deadline, tls_ocsp_answer_t *ans)
+                                const limit_t *l, tls_ocsp_answer_t *ans)
 {
     apr_sockaddr_t *sa;
     apr_socket_t *s;
@@ -146,12 +173,25 @@ static apr_socket_t *connect_to(apr_pool_t *p, const ocsp_url_t *u,
                                     APR_PROTO_TCP, p)) != APR_SUCCESS) {
             continue;
         }
-        if ((rv = arm(s, deadline)) == APR_SUCCESS
-            && (rv = apr_socket_connect(s, sa)) == APR_SUCCESS) {
-            return s;
+        rv = arm(s, l);
+        while (rv == APR_SUCCESS) {
+            rv = apr_socket_connect(s, sa);
+            if (rv == APR_SUCCESS || rv == EISCONN) {
+                /* (EISCONN: done since the last slice ended) */
+                return s;
+            }
+            if (!again(rv, l)) {
+                break;
+            }
+            rv = arm(s, l);
         }
         apr_socket_close(s);
-        if (APR_STATUS_IS_TIMEUP(rv) || apr_time_now() >= deadline) {
+        if (stopped(l)) {
+            failed(ans, TLS_OCSP_ERR_TIMEOUT, "given up: the process is "
+                   "stopping");
+            return NULL;
+        }
+        if (APR_STATUS_IS_TIMEUP(rv) || apr_time_now() >= l->deadline) {
             failed(ans, TLS_OCSP_ERR_TIMEOUT, "no connection before the "
                    "deadline");
             return NULL;
@@ -163,18 +203,19 @@ static apr_socket_t *connect_to(apr_pool_t *p, const ocsp_url_t *u,
 }
 
 static apr_status_t send_all(apr_socket_t *s, const char *data,
-                             apr_size_t len, apr_time_t deadline)
+                             apr_size_t len, const limit_t *l)
 {
     apr_status_t rv;
     apr_size_t n;
 
     while (len > 0) {
-        if ((rv = arm(s, deadline)) != APR_SUCCESS) {
+        if ((rv = arm(s, l)) != APR_SUCCESS) {
             return rv;
         }
         n = len;
         rv = apr_socket_send(s, data, &n);
-        if (rv != APR_SUCCESS && !(APR_STATUS_IS_EAGAIN(rv) && n > 0)) {
+        if (rv != APR_SUCCESS && !(APR_STATUS_IS_EAGAIN(rv) && n > 0)
+            && !again(rv, l)) {
             return rv;
         }
         data += n;
@@ -245,7 +286,7 @@ static const char *parse_header(apr_pool_t *p, const char *buf,
 /* POSTs the request and reads the whole answer's body (Content-Length or
  * until the responder closes), all by the deadline. */
 static apr_status_t http_post(apr_pool_t *p, const ocsp_url_t *u,
-                              const gnutls_datum_t *req, apr_time_t deadline,
+                              const gnutls_datum_t *req, const limit_t *l,
                               gnutls_datum_t *body, tls_ocsp_answer_t *ans)
 {
     char *buf = apr_palloc(p, TLS_OCSP_MAX_HTTP);
@@ -256,7 +297,7 @@ static apr_status_t http_post(apr_pool_t *p, const ocsp_url_t *u,
     apr_socket_t *s;
     apr_status_t rv;
 
-    if (!(s = connect_to(p, u, deadline, ans))) {
+    if (!(s = connect_to(p, u, l, ans))) {
         return APR_EGENERAL;
     }
     head = apr_psprintf(p, "POST %s HTTP/1.0\r\n"
@@ -266,8 +307,8 @@ static apr_status_t http_post(apr_pool_t *p, const ocsp_url_t *u,
                         "Content-Length: %u\r\n"
                         "Connection: close\r\n"
                         "\r\n", u->path, u->host_header, req->size);
-    if ((rv = send_all(s, head, strlen(head), deadline)) != APR_SUCCESS
-        || (rv = send_all(s, (const char *)req->data, req->size, deadline))
+    if ((rv = send_all(s, head, strlen(head), l)) != APR_SUCCESS
+        || (rv = send_all(s, (const char *)req->data, req->size, l))
            != APR_SUCCESS) {
         goto net_error;
     }
@@ -280,7 +321,7 @@ static apr_status_t http_post(apr_pool_t *p, const ocsp_url_t *u,
                    "than %d bytes", TLS_OCSP_MAX_HTTP));
             goto done;
         }
-        if ((rv = arm(s, deadline)) != APR_SUCCESS) {
+        if ((rv = arm(s, l)) != APR_SUCCESS) {
             goto net_error;
         }
         n = TLS_OCSP_MAX_HTTP - len;
@@ -311,7 +352,8 @@ static apr_status_t http_post(apr_pool_t *p, const ocsp_url_t *u,
             }
             break;
         }
-        if (rv != APR_SUCCESS && !(APR_STATUS_IS_EAGAIN(rv) && n > 0)) {
+        if (rv != APR_SUCCESS && !(APR_STATUS_IS_EAGAIN(rv) && n > 0)
+            && !again(rv, l)) {
             goto net_error;
         }
     }
@@ -321,7 +363,11 @@ static apr_status_t http_post(apr_pool_t *p, const ocsp_url_t *u,
     return APR_SUCCESS;
 
 net_error:
-    if (APR_STATUS_IS_TIMEUP(rv) || apr_time_now() >= deadline) {
+    if (stopped(l)) {
+        failed(ans, TLS_OCSP_ERR_TIMEOUT, "given up: the process is "
+               "stopping");
+    }
+    else if (APR_STATUS_IS_TIMEUP(rv) || apr_time_now() >= l->deadline) {
         failed(ans, TLS_OCSP_ERR_TIMEOUT, len ? "the answer did not arrive "
                "whole before the deadline" : "no answer before the deadline");
     }
@@ -588,9 +634,10 @@ static const char *make_request(apr_pool_t *p, gnutls_x509_crt_t cert,
 
 void tls_ocsp_fetch(apr_pool_t *p, const char *url, gnutls_x509_crt_t cert,
                     gnutls_x509_crt_t issuer, apr_time_t deadline,
-                    tls_ocsp_answer_t *ans)
+                    volatile apr_uint32_t *stop, tls_ocsp_answer_t *ans)
 {
     gnutls_datum_t req = { NULL, 0 }, nonce = { NULL, 0 }, body;
+    limit_t limit = { deadline, stop };
     apr_pool_t *tmp;
     ocsp_url_t u;
     const char *err;
@@ -605,7 +652,7 @@ void tls_ocsp_fetch(apr_pool_t *p, const char *url, gnutls_x509_crt_t cert,
         failed(ans, TLS_OCSP_ERR_INVALID, apr_pstrcat(p, "cannot make the "
                "request: ", err, NULL));
     }
-    else if (http_post(tmp, &u, &req, deadline, &body, ans) == APR_SUCCESS) {
+    else if (http_post(tmp, &u, &req, &limit, &body, ans) == APR_SUCCESS) {
         tls_ocsp_check(p, &body, cert, issuer, &nonce, apr_time_now(), ans);
         ans->der.data = apr_pmemdup(p, body.data, body.size);
     }

@@ -56,10 +56,12 @@ const char *tls_ocsp_url_error(apr_pool_t *p, const char *url);
 /* Asks the responder at url about cert (issued by issuer): one POST with a
  * fresh nonce, done or given up by deadline, and the answer checked as
  * tls_ocsp_check() does. Blocks the calling thread until then; memory of
- * its own comes and goes with a subpool of p. */
+ * its own comes and goes with a subpool of p. stop (NULL: none) calls it
+ * off sooner: a fetch in the background is given up, as a timeout, soon
+ * after *stop becomes non-zero (its process is on its way out). */
 void tls_ocsp_fetch(apr_pool_t *p, const char *url, gnutls_x509_crt_t cert,
                     gnutls_x509_crt_t issuer, apr_time_t deadline,
-                    tls_ocsp_answer_t *ans);
+                    volatile apr_uint32_t *stop, tls_ocsp_answer_t *ans);
 
 /* Checks a DER OCSP response for cert at time now: a successful response,
  * signed by the issuer or by a responder certificate the issuer gave the

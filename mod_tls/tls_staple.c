@@ -12,13 +12,15 @@
  *    (ap_ssl_ocsp_prime / ap_ssl_ocsp_get_resp): mod_md with MDStapling
  *    on, which fetches them in its watchdog and hands them out from
  *    memory or its store;
- *  - mod_tls's own fetcher (TLSOCSPStapling) is to come after them, for
- *    the certificates no module took.
+ *  - mod_tls's own (TLSOCSPStapling, tls_stapler.c), for the certificates
+ *    no module took: a TLSOCSPResponseFile, or responses it fetches in the
+ *    background and keeps in shared memory.
  * A source never makes a handshake wait: what it has, it has. */
 #include <httpd.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
 #include <http_ssl.h>
 #include <gnutls/crypto.h>
@@ -26,6 +28,7 @@
 #include <gnutls/x509.h>
 
 #include "tls_staple.h"
+#include "tls_stapler.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -68,12 +71,12 @@ static int provider_get(tls_conn_t *tc, const tls_staple_cert_t *cert,
 }
 
 static const tls_staple_source_t provider_source = {
-    "provider module (mod_md)", provider_prime, provider_get
+    "provider module (mod_md)", provider_prime, NULL, provider_get
 };
 
 static const tls_staple_source_t *const sources[] = {
     &provider_source,
-    /* mod_tls's own fetcher goes here */
+    &tls_stapler_source,
 };
 
 #define N_SOURCES ((int)(sizeof(sources) / sizeof(sources[0])))
@@ -281,9 +284,17 @@ static int tls_staple_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
             if (!st) {
                 if (!(st = staple_make(pconf, cert))) {
-                    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "no OCSP "
-                                 "stapling for '%s' (%s): its issuer is not "
-                                 "in its file", cert->subject,
+                    /* a provider's fallback comes without; a line of the
+                     * configuration that asks for stapling should not */
+                    int level = sc->ocsp_stapling == 1
+                                && ap_state_query(AP_SQ_MAIN_STATE)
+                                   != AP_SQ_MS_CREATE_PRE_CONFIG
+                                ? APLOG_WARNING : APLOG_DEBUG;
+
+                    ap_log_error(APLOG_MARK, level, 0, s,
+                                 "no OCSP stapling for '%s' (%s): its "
+                                 "issuer's certificate is not in its file "
+                                 "(append it)", cert->subject,
                                  cert->cert_file);
                     continue;
                 }
@@ -310,6 +321,11 @@ static int tls_staple_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                         staple_cb, st);
                 }
             }
+        }
+    }
+    for (j = 0; j < N_SOURCES; ++j) {
+        if (sources[j]->primed) {
+            sources[j]->primed(main_s, pconf, ptemp);
         }
     }
     return OK;

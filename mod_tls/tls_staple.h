@@ -20,12 +20,15 @@ typedef struct {
 } tls_staple_cert_t;
 
 /* A source of responses. prime: at startup, whether it provides responses
- * for cert on server s (1) or not (0). get: in a handshake, without
- * waiting for anything: 0 with a DER response in memory from
- * gnutls_malloc(), or GNUTLS_E_NO_CERTIFICATE_STATUS. */
+ * for cert on server s (1) or not (0); cert stays valid as long as p.
+ * primed (or NULL): once every certificate has been shown, in the same
+ * post_config. get: in a handshake, without waiting for anything: 0 with
+ * a DER response in memory from gnutls_malloc(), or
+ * GNUTLS_E_NO_CERTIFICATE_STATUS. */
 typedef struct tls_staple_source_t {
     const char *name;
     int (*prime)(server_rec *s, apr_pool_t *p, const tls_staple_cert_t *cert);
+    void (*primed)(server_rec *main_s, apr_pool_t *pconf, apr_pool_t *ptemp);
     int (*get)(tls_conn_t *tc, const tls_staple_cert_t *cert,
                gnutls_datum_t *resp);
 } tls_staple_source_t;

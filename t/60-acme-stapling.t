@@ -10,7 +10,9 @@
 #   does not ask gets none;
 # - md-status and server-status report the stapling;
 # - the vhost's own certificate (from the test PKI, which names no
-#   responder) has no staple; mod_md is not asked for it.
+#   responder) has no staple; mod_md is not asked for it;
+# - with TLSOCSPStapling on as well, mod_md's certificates are left to
+#   mod_md: mod_tls keeps and fetches no response of its own for them.
 use strict;
 use warnings;
 use FindBin;
@@ -27,7 +29,7 @@ my $ca = TLSTestACME::Pebble->new;
 my $ocsp = TLSTestACME::OCSP->new;
 my $h = TLSTest::Httpd->new(listen => 2, modules => ['md', 'http2'],
     global => md_global($ca, challenges => 'tls-alpn-01', keys => 'secp256r1 rsa2048',
-                        extra => 'MDStapling on'),
+                        extra => "MDStapling on\nTLSOCSPStapling on"),
     conf => tls_vhost(port => '@PORT2@', name => 'localhost', vh => 'own')
           . md_vhost(name => $name, vh => 's'));
 $ca->start(http_port => free_port(), tls_port => $h->port(1), ocsp_url => $ocsp->url);
@@ -92,6 +94,10 @@ for my $key ('ecdsa', 'rsa') {
     my $s = acme_s_client($h, 'localhost', status => 1, ca => pki() . '/ca.crt');
     ok($s->{ok}, 'own certificate: handshake');
     is($s->{staple}, undef, 'own certificate (no responder in it): no staple');
+    my @own = $auto->{body} =~ /^TLSOCSPStapling\d+Certificate: (.*?)\r?$/mg;
+    is_deeply(\@own, ['CN=localhost,O=mod_tls tests'],
+              "TLSOCSPStapling on too: mod_tls's own stapling has only the vhost's own certificate, not mod_md's");
+    unlike($h->error_log, qr/(fetching|fetched) the OCSP response for/, '... and fetched nothing');
 }
 
 $ocsp->stop;

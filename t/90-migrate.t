@@ -95,7 +95,14 @@ my @CASES = (
     ['SSLUseStapling', 'SSLUseStapling on', ['TLSOCSPStapling on'], 'translated'],
     ['SSLStaplingForceURL', 'SSLStaplingForceURL http://ocsp.example.net/', ['TLSOCSPStaplingResponder http://ocsp.example.net/'], 'translated'],
     ['SSLStaplingCache', '@server SSLStaplingCache shmcb:@DIR@/run/stapling(32768)', [], 'dropped'],
+    ['SSLStaplingForceURL https://', 'SSLStaplingForceURL https://ocsp.example.net/', [], 'untranslatable'],
     ['SSLStaplingResponderTimeout', 'SSLStaplingResponderTimeout 5', [], 'dropped'],
+    ['SSLStaplingResponseTimeSkew', 'SSLStaplingResponseTimeSkew 60', [], 'dropped'],
+    ['SSLStaplingResponseMaxAge', 'SSLStaplingResponseMaxAge 86400', [], 'dropped'],
+    ['SSLStaplingStandardCacheTimeout', 'SSLStaplingStandardCacheTimeout 7200', [], 'dropped'],
+    ['SSLStaplingErrorCacheTimeout', 'SSLStaplingErrorCacheTimeout 60', [], 'dropped'],
+    ['SSLStaplingReturnResponderErrors off', 'SSLStaplingReturnResponderErrors off', [], 'dropped'],
+    ['SSLStaplingFakeTryLater off', 'SSLStaplingFakeTryLater off', [], 'dropped'],
     ['SSLOCSPEnable leaf', 'SSLOCSPEnable leaf', ['TLSClientOCSP leaf'], 'translated'],
     ['SSLOCSPEnable on', 'SSLOCSPEnable on', ['TLSClientOCSP on'], 'translated'],
     ['SSLOCSPEnable with a flag', 'SSLOCSPEnable on no_ocsp_for_cert_ok', [], 'untranslatable'],
@@ -407,7 +414,7 @@ EOF
 
 # Mozilla's generated configurations for Apache (intermediate v5.7 and
 # modern), certificates pointed at the test PKI: everything translates and
-# apache2 -t accepts the result (stapling once mod_tls has it)
+# apache2 -t accepts the result, TLSOCSPStapling on included
 {
     my $vhost = "<VirtualHost 127.0.0.1:\@PORT\@>\n    SSLEngine on\n    SSLCertificateFile \@PKI\@/server-ecdsa.crt\n"
               . "    SSLCertificateKeyFile \@PKI\@/server-ecdsa.key\n    Protocols h2 http/1.1\n"

@@ -1,8 +1,9 @@
 package TLSTestOCSP;
-# OCSP for the client-certificate revocation tests (t/45-client-ocsp.t): a
-# real responder (openssl ocsp) over an index of the test PKI's
-# certificates, and an HTTP relay in front of it that counts the queries
-# and can hang, close, or answer tryLater (or garbage) instead:
+# OCSP for the client-certificate revocation tests (t/45-client-ocsp.t) and
+# the stapling tests (t/46-stapling.t, t/47-stapling-prefork.t): a real
+# responder (openssl ocsp) over an index of the test PKI's certificates,
+# and an HTTP relay in front of it that counts the queries and can hang,
+# close, or answer tryLater (or garbage) instead:
 #
 #   use TLSTestOCSP;
 #   my $relay = TLSTestOCSP::Relay->new;             # its url for certificates
@@ -17,9 +18,16 @@ package TLSTestOCSP;
 # goes away and at exit. The relay is not TLSTestRelay (a TCP relay that
 # delays bytes): it reads each HTTP request whole before it decides, so that
 # it can count queries and answer them itself.
+#
+# For stapling, response_file() makes a DER response offline (as the
+# responder would answer), and staple_get() runs openssl s_client asking
+# for the certificate status, with what it stapled parsed by staple_info().
 use strict;
 use warnings;
 use Scalar::Util ();
+use Exporter 'import';
+
+our @EXPORT = qw(response_file staple_get staple_info staple_status);
 
 # ---------------------------------------------------------------- responder
 
@@ -124,6 +132,98 @@ sub DESTROY { local ($?, $!, $@); $_[0]->stop }
 
 END { local $?; $_->stop for grep { defined } @RESPONDERS }
 
+# ---------------------------------------------------------------- stapling
+
+package TLSTestOCSP;
+use TLSTest::Util qw(tmpdir run_cmd spit);
+use TLSTest::PKI qw(pki);
+use TLSTest::Clients qw(s_client);
+use TLSTest::HTTP qw(http_request plain_get);
+use Time::HiRes ();
+
+my $F = 0;
+
+# response_file(FILE, ca => NAME, signer => NAME, cert => NAME, status =>
+# 'good'|'revoked', nmin => MINUTES): writes FILE, the DER response
+# `openssl ocsp` gives as the responder of CA (signing with the signer's
+# key) about the certificate (NAME as for Responder: client-NAME.crt or
+# NAME.crt), valid for nmin minutes (default 60); made offline, without a
+# nonce. Returns FILE.
+sub response_file {
+    my ($file, %o) = @_;
+    my $pki = pki();
+    my $dir = tmpdir() . '/ocsp-file' . ++$F;
+    mkdir $dir or die "mkdir $dir: $!";
+    my $cert = TLSTestOCSP::Responder::cert_file($o{cert});
+    spit("$dir/index.txt", TLSTestOCSP::Responder::_index_line(
+        ($o{status} // 'good') eq 'revoked' ? 'R' : 'V', $o{cert}));
+    spit("$dir/index.txt.attr", "unique_subject = no\n");
+    my ($rc, $out) = run_cmd(['openssl', 'ocsp', '-issuer', TLSTestOCSP::Responder::cert_file($o{ca}),
+                              '-cert', $cert, '-no_nonce', '-reqout', "$dir/req.der"]);
+    die "openssl ocsp -reqout: $out" if $rc;
+    ($rc, $out) = run_cmd(['openssl', 'ocsp', '-index', "$dir/index.txt", '-CA',
+                           TLSTestOCSP::Responder::cert_file($o{ca}),
+                           '-rsigner', TLSTestOCSP::Responder::cert_file($o{signer}),
+                           '-rkey', "$pki/$o{signer}.key", '-nmin', $o{nmin} // 60,
+                           '-reqin', "$dir/req.der", '-respout', $file]);
+    die "openssl ocsp -respout: $out" if $rc || !-s $file;
+    return $file;
+}
+
+# staple_info(TEXT): what openssl s_client -status printed of the stapled
+# response: { status ('good', 'revoked'...), response_status ('successful'),
+# serial, responder, produced, this_update, next_update }, or undef when
+# the server sent none
+sub staple_info {
+    my ($out) = @_;
+    return undef if ($out // '') !~ /^OCSP response:\s*\n=+\n/m;
+    my %s;
+    ($s{response_status}) = $out =~ /OCSP Response Status: (\w+)/;
+    ($s{status}) = $out =~ /^\s*Cert Status: (\S+)/m;
+    ($s{serial}) = $out =~ /^\s*Serial Number: (\S+)/m;
+    ($s{responder}) = $out =~ /^\s*Responder Id: (.*?)\s*$/m;
+    ($s{produced}) = $out =~ /^\s*Produced At: (.*?)\s*$/m;
+    ($s{this_update}) = $out =~ /^\s*This Update: (.*?)\s*$/m;
+    ($s{next_update}) = $out =~ /^\s*Next Update: (.*?)\s*$/m;
+    return \%s;
+}
+
+# staple_get(port => P, version => V, key => 'ecdsa'|'rsa', sni => NAME,
+# args => [...]): openssl s_client asking for the certificate status (made
+# to take the ECDSA or the RSA certificate when key is given), verifying
+# against the test CA, one GET; s_client's result plus { staple
+# (staple_info), served (the CN of the certificate served), elapsed
+# (seconds) }
+sub staple_get {
+    my (%o) = @_;
+    my @sigalgs = !$o{key} ? ()
+                : $o{key} eq 'rsa' ? ('-sigalgs', 'rsa_pss_rsae_sha256:RSA+SHA256')
+                : ('-sigalgs', 'ECDSA+SHA256');
+    my $t0 = Time::HiRes::time();
+    my $r = s_client(port => $o{port}, version => $o{version}, strict => 1,
+                     (defined $o{sni} ? (sni => $o{sni}) : ()),
+                     args => ['-status', @sigalgs, @{$o{args} || []}]);
+    $r->{elapsed} = Time::HiRes::time() - $t0;
+    $r->{staple} = staple_info($r->{out});
+    # (the response's certificates come first in the output)
+    ($r->{served}) = $r->{out} =~ /^Certificate chain\n 0 s:.*?\bCN\s*=\s*([^,\s]+)/m;
+    return $r;
+}
+
+# staple_status(PORT): mod_tls's stapling lines of server-status?auto,
+# read over the plain-HTTP port PORT, by certificate subject:
+# { SUBJECT => { Source, Status, NextUpdate, LastFetch } }
+sub staple_status {
+    my ($port) = @_;
+    my $r = plain_get($port, path => '/server-status?auto');
+    my (%n, %by);
+    while (($r->{body} // '') =~ /^TLSOCSPStapling(\d+)(\w+): (.*?)\r?$/mg) {
+        $n{$1}{$2} = $3;
+    }
+    $by{$_->{Certificate} // '?'} = $_ for values %n;
+    return \%by;
+}
+
 # ---------------------------------------------------------------- relay
 
 package TLSTestOCSP::Relay;
@@ -200,9 +300,12 @@ sub set {
     return $self;
 }
 
-# count(): how many requests the relay has received (whatever it did)
+# count(MODE): how many requests the relay has received (whatever it did),
+# or of those only the ones it handled in MODE
 sub count {
-    my @lines = split /\n/, slurp($_[0]{count}) // '';
+    my ($self, $mode) = @_;
+    my @lines = split /\n/, slurp($self->{count}) // '';
+    @lines = grep { $_ eq $mode } @lines if defined $mode;
     return scalar @lines;
 }
 

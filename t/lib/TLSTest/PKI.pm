@@ -28,17 +28,18 @@ sub pki {
 }
 
 # pki_cert(NAME, cn => CN, dns => [NAMES], type => 'ecdsa'|'rsa'|'ed25519',
-# days => 365): NAME.key and NAME.crt (leaf, then the intermediate) in the
-# test PKI, made by build/make-pki --leaf like its own server certificates
-# (valid for 127.0.0.1 as well, unless dns lists 'ip:ADDR' entries or
-# 'ip:none'); made once. days may be a past or future validity period,
+# days => 365, ocsp => URL): NAME.key and NAME.crt (leaf, then the
+# intermediate) in the test PKI, made by build/make-pki --leaf like its own
+# server certificates (valid for 127.0.0.1 as well, unless dns lists
+# 'ip:ADDR' entries or 'ip:none'), naming URL as its OCSP responder when
+# given; made once. days may be a past or future validity period,
 # 'YYYY-MM-DD..YYYY-MM-DD'. Returns the path of NAME.crt;
 # tls_vhost(certs => [NAME]) serves it.
 sub pki_cert {
     my ($name, %o) = @_;
     my $dir = pki();
     _make_pki($dir, '--leaf', $name, $o{type} || 'ecdsa', $o{days} || 365, $o{cn},
-              @{$o{dns} || []});
+              @{$o{dns} || []}, (defined $o{ocsp} ? "ocsp:$o{ocsp}" : ()));
     return "$dir/$name.crt";
 }
 
