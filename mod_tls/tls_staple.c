@@ -28,7 +28,6 @@
 #include <gnutls/x509.h>
 
 #include "tls_staple.h"
-#include "tls_stapler.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -74,12 +73,19 @@ static const tls_staple_source_t provider_source = {
     "provider module (mod_md)", provider_prime, NULL, provider_get
 };
 
-static const tls_staple_source_t *const sources[] = {
-    &provider_source,
-    &tls_stapler_source,
-};
+/* In the order they are asked: provider modules first, then what other
+ * parts of mod_tls add at hook registration (tls_stapler.c). Written only
+ * while hooks are registered, when the module is loaded. */
+#define MAX_SOURCES 4
+static const tls_staple_source_t *sources[MAX_SOURCES] = { &provider_source };
+static int n_sources = 1;
 
-#define N_SOURCES ((int)(sizeof(sources) / sizeof(sources[0])))
+void tls_staple_add_source(const tls_staple_source_t *source)
+{
+    if (n_sources < MAX_SOURCES) {
+        sources[n_sources++] = source;
+    }
+}
 
 /* ---------------------------------------------------------------- delivery */
 
@@ -168,7 +174,7 @@ static int staple_cb(gnutls_session_t session, void *ptr,
     const char *why;
     int i;
 
-    for (i = 0; tc && i < N_SOURCES; ++i) {
+    for (i = 0; tc && i < n_sources; ++i) {
         if (!(st->taken & (1u << i))
             || sources[i]->get(tc, &st->cert, resp) != 0) {
             continue;
@@ -301,7 +307,7 @@ static int tls_staple_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                 apr_hash_set(seen, key, APR_HASH_KEY_STRING, st);
             }
             before = st->taken;
-            for (j = 0; j < N_SOURCES; ++j) {
+            for (j = 0; j < n_sources; ++j) {
                 if (sources[j]->prime(s, pconf, &st->cert)) {
                     st->taken |= 1u << j;
                     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "OCSP "
@@ -323,7 +329,7 @@ static int tls_staple_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             }
         }
     }
-    for (j = 0; j < N_SOURCES; ++j) {
+    for (j = 0; j < n_sources; ++j) {
         if (sources[j]->primed) {
             sources[j]->primed(main_s, pconf, ptemp);
         }
@@ -334,6 +340,8 @@ static int tls_staple_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void tls_staple_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    /* a reloaded module starts again from its provider source */
+    n_sources = 1;
     /* after tls_cred.c's (APR_HOOK_FIRST); mod_md's last one follows all
      * of mod_tls's */
     ap_hook_post_config(tls_staple_post_config, NULL, NULL, APR_HOOK_MIDDLE);

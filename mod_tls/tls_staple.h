@@ -33,6 +33,9 @@ typedef struct tls_staple_source_t {
                gnutls_datum_t *resp);
 } tls_staple_source_t;
 
+/* Registers the hooks; sources of responses beyond provider modules add
+ * themselves afterwards, in the order they are to be asked. */
 void tls_staple_register_hooks(apr_pool_t *p);
+void tls_staple_add_source(const tls_staple_source_t *source);
 
 #endif /* TLS_STAPLE_H */

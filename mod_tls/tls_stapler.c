@@ -467,7 +467,7 @@ static int stapler_get(tls_conn_t *tc, const tls_staple_cert_t *cert,
     return rv;
 }
 
-const tls_staple_source_t tls_stapler_source = {
+static const tls_staple_source_t tls_stapler_source = {
     "store of TLSOCSPStapling (fetched, or a TLSOCSPResponseFile)",
     stapler_prime, stapler_primed, stapler_get
 };
@@ -995,6 +995,7 @@ static void stapler_child_init(apr_pool_t *pchild, server_rec *s)
 void tls_stapler_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    tls_staple_add_source(&tls_stapler_source);
     ap_hook_pre_config(stapler_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before tls_staple.c's, which shows it the certificates */
     ap_hook_post_config(stapler_post_config, NULL, NULL, APR_HOOK_FIRST);

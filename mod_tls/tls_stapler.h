@@ -11,9 +11,8 @@
  * fetched outside handshakes by a thread of the child processes, once per
  * refresh for the whole server, and kept across graceful restarts
  * (tls_staple_store.c). Handshakes staple what is held; mod_status shows,
- * per certificate, what is held and how the last fetch went. */
-extern const tls_staple_source_t tls_stapler_source;
-
+ * per certificate, what is held and how the last fetch went. Registering
+ * its hooks adds it to tls_staple.c's sources, after provider modules. */
 void tls_stapler_register_hooks(apr_pool_t *p);
 
 #endif /* TLS_STAPLER_H */
