@@ -59,22 +59,36 @@ ok(time - $started < 10, sprintf('... within 10 s (%.1f s)', time - $started));
 ok(wait_until(sub { stapled(0, key => 'rsa')->{staple} }, timeout => 10), '... for the RSA certificate too');
 is($relay{main}->count, 2, 'prefork: one fetch per certificate for four children');
 
-# four handshakes at once: four children, one connection each
+# four handshakes at once: four connections held open together, each past
+# its handshake and before its request, so four children hold one each
 {
     my $dir = tmpdir();
-    my @kids;
+    my (@kids, @in);
     for my $k (1 .. 4) {
+        pipe(my $rd, my $wr) or die "pipe: $!";
         my $pid = fork() // die "fork: $!";
         if (!$pid) {
-            my $req = "GET /index.html?together$k HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n";
-            my (undef, $out) = TLSTest::Util::run_cmd(['sh', '-c', "sleep 2; printf '$req'"
-                . " | openssl s_client -connect 127.0.0.1:" . $h->port(0) . " -servername localhost"
-                . " -CAfile $PKI/ca.crt -verify_return_error -status -ign_eof"]);
-            spit("$dir/together$k.out", $out);
-            POSIX::_exit(0);
+            close $wr;
+            open(STDIN, '<&', $rd) or die;
+            open(STDOUT, '>', "$dir/together$k.out") or die;
+            open(STDERR, '>&', \*STDOUT) or die;
+            exec('openssl', 's_client', '-connect', '127.0.0.1:' . $h->port(0), '-servername', 'localhost',
+                 '-CAfile', "$PKI/ca.crt", '-verify_return_error', '-status', '-ign_eof')
+                or POSIX::_exit(127);
         }
+        close $rd;
         push @kids, $pid;
+        push @in, $wr;
     }
+    my $shaken = sub { scalar grep { (slurp("$dir/together$_.out") // '') =~ /^Verify return code: 0/m } 1 .. 4 };
+    ok(wait_until(sub { $shaken->() == 4 }, timeout => 30), 'four handshakes done, four connections open at once')
+        or diag('handshakes done: ' . $shaken->());
+    for my $k (1 .. 4) {
+        print { $in[$k - 1] } "GET /index.html?together$k HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        close $in[$k - 1];
+    }
+    my $reaped = wait_until(sub { !grep { waitpid($_, POSIX::WNOHANG()) == 0 } @kids }, timeout => 30);
+    kill('KILL', @kids) unless $reaped;
     waitpid($_, 0) for @kids;
     my %pid;
     for my $k (1 .. 4) {
