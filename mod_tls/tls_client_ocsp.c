@@ -510,27 +510,13 @@ static const char *check_settings(apr_pool_t *p, server_rec *main_s)
 static int tls_client_ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                        apr_pool_t *ptemp, server_rec *s)
 {
-    const char *err;
-
     (void)pconf; (void)plog;
-    if ((err = check_settings(ptemp, s))) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
-        return !OK;
-    }
-    return OK;
+    return tls_conf_check_post_config(ptemp, s, check_settings);
 }
 
 static void tls_client_ocsp_test_config(apr_pool_t *pconf, server_rec *s)
 {
-    apr_pool_t *ptemp;
-    const char *err;
-
-    apr_pool_create(&ptemp, pconf);
-    if ((err = check_settings(ptemp, s))) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
-        exit(1);
-    }
-    apr_pool_destroy(ptemp);
+    tls_conf_check_test_config(pconf, s, check_settings);
 }
 
 static void tls_client_ocsp_child_init(apr_pool_t *p, server_rec *s)

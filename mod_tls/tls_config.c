@@ -386,6 +386,32 @@ const char *tls_conf_pos_error(apr_pool_t *p, const tls_conf_pos_t *pos,
                         pos->directive, msg);
 }
 
+int tls_conf_check_post_config(apr_pool_t *ptemp, server_rec *s,
+                               tls_conf_check_fn *check)
+{
+    const char *err = check(ptemp, s);
+
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
+        return !OK;
+    }
+    return OK;
+}
+
+void tls_conf_check_test_config(apr_pool_t *pconf, server_rec *s,
+                                tls_conf_check_fn *check)
+{
+    apr_pool_t *ptemp;
+    const char *err;
+
+    apr_pool_create(&ptemp, pconf);
+    if ((err = check(ptemp, s))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
+        exit(1);
+    }
+    apr_pool_destroy(ptemp);
+}
+
 const char *tls_conf_server_id(apr_pool_t *p, const server_rec *s)
 {
     apr_port_t port = s->port ? s->port : s->addrs ? s->addrs->host_port : 0;

@@ -267,4 +267,15 @@ const char *tls_conf_pos_error(apr_pool_t *p, const tls_conf_pos_t *pos,
                                const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A check of the finished configuration: NULL, or the error (from
+ * tls_conf_pos_error). `apachectl -t` runs test_config instead of
+ * post_config, so a check that must stop both runs from both hooks: */
+typedef const char *tls_conf_check_fn(apr_pool_t *p, server_rec *s);
+/* in post_config: the error logged, !OK (httpd does not start) */
+int tls_conf_check_post_config(apr_pool_t *ptemp, server_rec *s,
+                               tls_conf_check_fn *check);
+/* in test_config: the error logged, exit(1) */
+void tls_conf_check_test_config(apr_pool_t *pconf, server_rec *s,
+                                tls_conf_check_fn *check);
+
 #endif /* TLS_CONFIG_H */
