@@ -760,6 +760,11 @@ static apr_status_t crt_free(void *data)
     return APR_SUCCESS;
 }
 
+void tls_certvars_adopt(apr_pool_t *p, gnutls_x509_crt_t crt)
+{
+    apr_pool_cleanup_register(p, crt, crt_free, apr_pool_cleanup_null);
+}
+
 gnutls_x509_crt_t tls_certvars_parse(apr_pool_t *p, const gnutls_datum_t *der)
 {
     gnutls_x509_crt_t crt;
@@ -771,6 +776,6 @@ gnutls_x509_crt_t tls_certvars_parse(apr_pool_t *p, const gnutls_datum_t *der)
         gnutls_x509_crt_deinit(crt);
         return NULL;
     }
-    apr_pool_cleanup_register(p, crt, crt_free, apr_pool_cleanup_null);
+    tls_certvars_adopt(p, crt);
     return crt;
 }

@@ -34,4 +34,7 @@ const char *tls_certvars_legacy_dn(apr_pool_t *p, gnutls_x509_crt_t crt);
 /* Parses DER into a certificate freed with pool p. */
 gnutls_x509_crt_t tls_certvars_parse(apr_pool_t *p, const gnutls_datum_t *der);
 
+/* Hands a certificate (e.g. a copy GnuTLS made) to pool p, which frees it. */
+void tls_certvars_adopt(apr_pool_t *p, gnutls_x509_crt_t crt);
+
 #endif /* TLS_CERTVARS_H */

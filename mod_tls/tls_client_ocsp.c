@@ -20,6 +20,7 @@
 #include <gnutls/x509.h>
 
 #include "tls_cache.h"
+#include "tls_certvars.h"
 #include "tls_client_ocsp.h"
 #include "tls_conn.h"
 #include "tls_filter.h"
@@ -181,27 +182,6 @@ static void shared_store(tls_global_t *g, apr_pool_t *p,
 
 /* ------------------------------------------------------------ the chain */
 
-static apr_status_t crt_free(void *data)
-{
-    gnutls_x509_crt_deinit(data);
-    return APR_SUCCESS;
-}
-
-static gnutls_x509_crt_t parse_der(apr_pool_t *p, const gnutls_datum_t *der)
-{
-    gnutls_x509_crt_t crt;
-
-    if (gnutls_x509_crt_init(&crt) < 0) {
-        return NULL;
-    }
-    if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) < 0) {
-        gnutls_x509_crt_deinit(crt);
-        return NULL;
-    }
-    apr_pool_cleanup_register(p, crt, crt_free, apr_pool_cleanup_null);
-    return crt;
-}
-
 static const char *subject_of(apr_pool_t *p, gnutls_x509_crt_t crt)
 {
     gnutls_datum_t dn = { NULL, 0 };
@@ -251,7 +231,7 @@ static unsigned chain_pairs(apr_pool_t *p, tls_conn_t *tc,
     unsigned pairs = 0;
 
     for (i = 0; i < m; ++i) {
-        peer[i] = parse_der(p, &certs[i]);
+        peer[i] = tls_certvars_parse(p, &certs[i]);
     }
     gnutls_certificate_get_trust_list(tc->sc->built->creds, &tl);
     cur = peer[0];
@@ -263,8 +243,7 @@ static unsigned chain_pairs(apr_pool_t *p, tls_conn_t *tc,
         }
         if (tl && gnutls_x509_trust_list_get_issuer(tl, cur, &anchor,
                                                     GNUTLS_TL_GET_COPY) == 0) {
-            apr_pool_cleanup_register(p, anchor, crt_free,
-                                      apr_pool_cleanup_null);
+            tls_certvars_adopt(p, anchor);
             cert[pairs] = cur;
             issuer[pairs++] = anchor;
             return pairs;

@@ -83,6 +83,26 @@ static int self_issued(const gnutls_datum_t *der)
     return rv;
 }
 
+/* The first of GnuTLS's verdicts in STATUS in the faults' order, with its
+ * alert; an unknown issuer of a self-issued LEAF is named as such. NULL
+ * when none of the faults is set. */
+static const char *fault_of(unsigned status, const gnutls_datum_t *leaf,
+                            int *alert)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(faults) / sizeof(faults[0]); ++i) {
+        if (status & faults[i].bit) {
+            *alert = faults[i].alert;
+            if ((status & GNUTLS_CERT_SIGNER_NOT_FOUND) && self_issued(leaf)) {
+                return "self-signed certificate";
+            }
+            return faults[i].reason;
+        }
+    }
+    return NULL;
+}
+
 /* Certificates above the client's on the path it proves, counted as
  * OpenSSL's verify depth does: the issuers found among what the client
  * sent (duplicates and strays ignored), plus the trust anchor unless the
@@ -173,7 +193,7 @@ int tls_verify_peer(gnutls_session_t session)
 {
     tls_conn_t *tc = gnutls_session_get_ptr(session);
     const gnutls_datum_t *certs;
-    unsigned n = 0, status = 0, i;
+    unsigned n = 0, status = 0;
     const char *reason = NULL, *detail = "";
     int alert = GNUTLS_A_BAD_CERTIFICATE;
     tls_client_ocsp_fault_t ocsp;
@@ -190,15 +210,8 @@ int tls_verify_peer(gnutls_session_t session)
         status = GNUTLS_CERT_INVALID;
         reason = "certificate could not be verified";
     }
-    for (i = 0; !reason && i < sizeof(faults) / sizeof(faults[0]); ++i) {
-        if (status & faults[i].bit) {
-            reason = faults[i].reason;
-            alert = faults[i].alert;
-        }
-    }
-    if (reason && (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-        && self_issued(&certs[0])) {
-        reason = "self-signed certificate";
+    else {
+        reason = fault_of(status, &certs[0], &alert);
     }
     if (!reason && status) {
         reason = "certificate verify failed";
@@ -274,7 +287,7 @@ int tls_verify_backend(gnutls_session_t session)
     const tls_proxy_conf_t *pc = tc->proxy;
     gnutls_typed_vdata_st name;
     const gnutls_datum_t *certs;
-    unsigned n = 0, status = 0, nname = 0, i;
+    unsigned n = 0, status = 0, nname = 0;
     const char *reason = NULL;
     int alert = GNUTLS_A_BAD_CERTIFICATE;
 
@@ -298,15 +311,8 @@ int tls_verify_backend(gnutls_session_t session)
             status = GNUTLS_CERT_INVALID;
             reason = "certificate could not be verified";
         }
-        for (i = 0; !reason && i < sizeof(faults) / sizeof(faults[0]); ++i) {
-            if (status & faults[i].bit) {
-                reason = faults[i].reason;
-                alert = faults[i].alert;
-            }
-        }
-        if (reason && (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-            && self_issued(&certs[0])) {
-            reason = "self-signed certificate";
+        else {
+            reason = fault_of(status, &certs[0], &alert);
         }
     }
     else if (nname && !backend_name_ok(tc, &certs[0])) {
