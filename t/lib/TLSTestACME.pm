@@ -186,22 +186,6 @@ sub acme_s_client {
 
 # ---------------------------------------------------------------- processes
 
-# _spawn(LOG, ENV, ARGV...): starts ARGV in a process group of its own,
-# stdout and stderr to LOG, with ENV added; returns its pid
-sub _spawn {
-    my ($log, $env, @argv) = @_;
-    my $pid = fork() // die "fork: $!";
-    if (!$pid) {
-        setpgrp(0, 0);
-        open(STDIN, '<', '/dev/null');
-        open(STDOUT, '>>', $log) or POSIX::_exit(127);
-        open(STDERR, '>&', \*STDOUT);
-        $ENV{$_} = $env->{$_} for keys %$env;
-        exec(@argv) or POSIX::_exit(127);
-    }
-    return $pid;
-}
-
 # _kill(PID): ends PID's process group (TERM, then KILL) and reaps it
 sub _kill {
     my ($pid) = @_;
@@ -264,11 +248,11 @@ sub start {
                 externalAccountBindingRequired => JSON::PP::false);
     $conf{certificateValidityPeriod} = $o{validity} + 0 if $o{validity};
     spit("$d/pebble.json", JSON::PP->new->canonical->encode({ pebble => \%conf }));
-    $self->{dns_pid} = TLSTestACME::_spawn("$d/challtestsrv.log", {},
+    $self->{dns_pid} = spawn("$d/challtestsrv.log", {},
         'pebble-challtestsrv', '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
         '-dns01', "127.0.0.1:$self->{dns_port}", '-http01', '', '-https01', '',
         '-tlsalpn01', '', '-management', "127.0.0.1:$self->{dns_mgmt_port}");
-    $self->{pid} = TLSTestACME::_spawn("$d/pebble.log",
+    $self->{pid} = spawn("$d/pebble.log",
         { PEBBLE_VA_NOSLEEP => 1, PEBBLE_WFE_NONCEREJECT => 0, PEBBLE_AUTHZREUSE => 0 },
         'pebble', '-config', "$d/pebble.json", '-dnsserver', "127.0.0.1:$self->{dns_port}");
     my $up = wait_until(sub {
@@ -358,7 +342,7 @@ sub start {
     spit("$d/index.txt", $index);
     # the same name may be certified twice (a renewal, another key type)
     spit("$d/index.txt.attr", "unique_subject = no\n");
-    $self->{pid} = TLSTestACME::_spawn("$d/ocsp.log", {}, 'openssl', 'ocsp',
+    $self->{pid} = spawn("$d/ocsp.log", {}, 'openssl', 'ocsp',
         '-index', "$d/index.txt", '-port', $self->{port}, '-rsigner', $o{ca},
         '-rkey', $o{key}, '-CA', $o{ca}, '-ndays', '1');
     # (openssl ocsp serves one client at a time: no probe connection)

@@ -304,7 +304,7 @@ use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Scalar::Util ();
 use Time::HiRes qw(time);
-use TLSTest::Util qw(free_port tmpdir slurp wait_until listening);
+use TLSTest::Util qw(free_port tmpdir slurp spawn wait_until listening);
 
 my %BIN = (memcached => '/usr/bin/memcached', redis => '/usr/bin/redis-server');
 my @ALL;
@@ -327,14 +327,7 @@ sub _start {
            '--appendonly', 'no', '--daemonize', 'no', '--dir', $dir,
            '--protected-mode', 'yes');
     my $log = "$dir/$kind.log";
-    my $pid = fork() // die "fork: $!";
-    if (!$pid) {
-        open(STDIN, '<', '/dev/null');
-        open(STDOUT, '>', $log) or POSIX::_exit(126);
-        open(STDERR, '>&', \*STDOUT);
-        setpgrp(0, 0);
-        exec(@argv) or POSIX::_exit(127);
-    }
+    my $pid = spawn($log, {}, @argv);
     my $self = bless { kind => $kind, port => $port, pid => $pid, log => $log,
                        owner => $$, argv => \@argv }, $class;
     push @ALL, $self;

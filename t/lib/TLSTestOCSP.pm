@@ -33,7 +33,7 @@ our @EXPORT = qw(response_file staple_get staple_info staple_status);
 
 package TLSTestOCSP::Responder;
 use POSIX qw(WNOHANG strftime);
-use TLSTest::Util qw(tmpdir slurp spit wait_until free_port);
+use TLSTest::Util qw(tmpdir slurp spit spawn wait_until free_port);
 use TLSTest::PKI qw(pki x509_field x509_time);
 
 my @RESPONDERS;
@@ -85,14 +85,7 @@ sub new {
                 '-rkey', "$pki/$o{signer}.key", ($nmin ? ('-nmin', $nmin) : ()),
                 '-ignore_err', '-timeout', 5);
     my $log = "$dir/responder.log";
-    my $pid = fork() // die "fork: $!";
-    if (!$pid) {
-        open(STDIN, '<', '/dev/null');
-        open(STDOUT, '>', $log) or POSIX::_exit(126);
-        open(STDERR, '>&', \*STDOUT);
-        setpgrp(0, 0);
-        exec(@argv) or POSIX::_exit(127);
-    }
+    my $pid = spawn($log, {}, @argv);
     my $self = bless { port => $port, pid => $pid, dir => $dir, log => $log,
                        owner => $$, argv => \@argv }, $class;
     push @RESPONDERS, $self;

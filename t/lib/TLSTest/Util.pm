@@ -13,7 +13,7 @@ use Time::HiRes qw(time);
 use Exporter 'import';
 
 our @EXPORT = qw(top_dir tmpdir slurp spit sha256_file make_random_file have_tool
-                 run_cmd wait_until free_port);
+                 run_cmd spawn wait_until free_port);
 our @EXPORT_OK = qw(listening);
 
 my $TOP = abs_path(dirname(__FILE__) . '/../../..');
@@ -108,6 +108,24 @@ sub run_cmd {
     $text .= "\n[run_cmd: killed after " . ($o{timeout} || 30) . "s]\n" if $timed_out;
     unlink($in, $out);
     return ($rc, $text);
+}
+
+# spawn(LOG, ENV, ARGV...): starts ARGV (a server of the tests) in a process
+# group of its own, so that it can be stopped with all it started; stdin
+# from /dev/null, stdout and stderr appended to LOG, ENV (a hash ref) added
+# to its environment; returns its pid
+sub spawn {
+    my ($log, $env, @argv) = @_;
+    my $pid = fork() // die "fork: $!";
+    if (!$pid) {
+        setpgrp(0, 0);
+        open(STDIN, '<', '/dev/null');
+        open(STDOUT, '>>', $log) or POSIX::_exit(126);
+        open(STDERR, '>&', \*STDOUT);
+        $ENV{$_} = $env->{$_} for keys %{$env || {}};
+        exec(@argv) or POSIX::_exit(127);
+    }
+    return $pid;
 }
 
 # wait_until(CODE, timeout => SECS): polls CODE (every 20 ms) until it
