@@ -9,7 +9,6 @@
 #include <apr_strings.h>
 #include <apr_file_info.h>
 #include <apr_global_mutex.h>
-#include <apr_thread_mutex.h>
 #include <ap_provider.h>
 #include <ap_socache.h>
 #include <http_config.h>
@@ -21,6 +20,7 @@
 #include "tls_cache.h"
 #include "tls_conn.h"
 #include "tls_filter.h"
+#include "tls_lru.h"
 #include "tls_stats.h"
 
 APLOG_USE_MODULE(tls);
@@ -424,135 +424,50 @@ static void tls_cache_test_config(apr_pool_t *pconf, server_rec *s)
 
 #define TLS_BACKEND_SESSIONS 64
 
-typedef struct {
-    char *key;                  /* NULL: a free slot */
-    gnutls_datum_t data;        /* gnutls_session_get_data2()'s */
-    apr_time_t used;
-} backend_slot_t;
-
-typedef struct {
-#if APR_HAS_THREADS
-    apr_thread_mutex_t *mutex;
-#endif
-    backend_slot_t slot[TLS_BACKEND_SESSIONS];
-} backend_cache_t;
-
 /* This child's, made at child_init; NULL elsewhere. */
-static backend_cache_t *backends;
+static tls_lru_t *backends;
 
-static void backends_lock(void)
+static void session_set(const void *val, apr_size_t len, void *baton)
 {
-#if APR_HAS_THREADS
-    if (backends->mutex) {
-        apr_thread_mutex_lock(backends->mutex);
-    }
-#endif
-}
-
-static void backends_unlock(void)
-{
-#if APR_HAS_THREADS
-    if (backends->mutex) {
-        apr_thread_mutex_unlock(backends->mutex);
-    }
-#endif
-}
-
-static backend_slot_t *backend_find(const char *key)
-{
-    int i;
-
-    for (i = 0; i < TLS_BACKEND_SESSIONS; ++i) {
-        if (backends->slot[i].key && !strcmp(backends->slot[i].key, key)) {
-            return &backends->slot[i];
-        }
-    }
-    return NULL;
+    /* a session the backend no longer knows costs a full handshake */
+    gnutls_session_set_data(baton, val, len);
 }
 
 void tls_cache_backend_resume(tls_conn_t *tc)
 {
-    backend_slot_t *slot;
-
     tc->resume_key = apr_psprintf(tc->c->pool, "%pp %pI %s", tc->proxy,
                                   tc->c->client_addr, tc->sni ? tc->sni : "");
-    if (!backends) {
-        return;
-    }
-    backends_lock();
-    if ((slot = backend_find(tc->resume_key))) {
-        /* a session the backend no longer knows costs a full handshake */
-        gnutls_session_set_data(tc->session, slot->data.data,
-                                slot->data.size);
-        slot->used = apr_time_now();
-    }
-    backends_unlock();
+    tls_lru_get(backends, tc->resume_key, strlen(tc->resume_key),
+                apr_time_now(), session_set, tc->session);
 }
 
-static void slot_clear(backend_slot_t *slot)
+static apr_status_t backends_gone(void *data)
 {
-    free(slot->key);
-    gnutls_free(slot->data.data);
-    memset(slot, 0, sizeof(*slot));
+    (void)data;
+    backends = NULL;
+    return APR_SUCCESS;
 }
 
 void tls_cache_backend_keep(tls_conn_t *tc)
 {
-    backend_slot_t *slot;
     gnutls_datum_t data;
-    int i;
 
     if (!backends || !tc->resume_key
         || gnutls_session_get_data2(tc->session, &data) < 0) {
         return;
     }
-    backends_lock();
-    if (!(slot = backend_find(tc->resume_key))) {
-        /* a free slot, else the one unused the longest */
-        slot = &backends->slot[0];
-        for (i = 0; i < TLS_BACKEND_SESSIONS && slot->key; ++i) {
-            if (!backends->slot[i].key
-                || backends->slot[i].used < slot->used) {
-                slot = &backends->slot[i];
-            }
-        }
-        slot_clear(slot);
-        slot->key = strdup(tc->resume_key);
-    }
-    gnutls_free(slot->data.data);
-    slot->data = data;
-    slot->used = apr_time_now();
-    if (!slot->key) {
-        slot_clear(slot);
-    }
-    backends_unlock();
-}
-
-static apr_status_t backends_free(void *data)
-{
-    int i;
-
-    (void)data;
-    for (i = 0; backends && i < TLS_BACKEND_SESSIONS; ++i) {
-        slot_clear(&backends->slot[i]);
-    }
-    backends = NULL;
-    return APR_SUCCESS;
+    /* kept until another backend needs the slot */
+    tls_lru_put(backends, tc->resume_key, strlen(tc->resume_key), data.data,
+                data.size, APR_INT64_MAX, apr_time_now());
+    gnutls_free(data.data);
 }
 
 static void tls_cache_child_init(apr_pool_t *p, server_rec *s)
 {
     tls_global_t *g = tls_conf_srv_get(s)->global;
 
-    backends = apr_pcalloc(p, sizeof(*backends));
-#if APR_HAS_THREADS
-    if (apr_thread_mutex_create(&backends->mutex, APR_THREAD_MUTEX_DEFAULT,
-                                p) != APR_SUCCESS) {
-        backends = NULL;
-    }
-#endif
-    if (backends) {
-        apr_pool_cleanup_register(p, NULL, backends_free,
+    if ((backends = tls_lru_create(p, TLS_BACKEND_SESSIONS))) {
+        apr_pool_cleanup_register(p, NULL, backends_gone,
                                   apr_pool_cleanup_null);
     }
     if (g->cache_mutex) {

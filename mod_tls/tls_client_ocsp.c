@@ -14,7 +14,6 @@
  * (a small LRU) and, through the session cache's socache, for every child. */
 #include <httpd.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
 #include <http_config.h>
 #include <http_log.h>
 #include <gnutls/x509.h>
@@ -24,6 +23,7 @@
 #include "tls_client_ocsp.h"
 #include "tls_conn.h"
 #include "tls_filter.h"
+#include "tls_lru.h"
 #include "tls_ocsp.h"
 
 APLOG_USE_MODULE(tls);
@@ -38,101 +38,47 @@ APLOG_USE_MODULE(tls);
 
 /* ------------------------------------------------------------ cache */
 
-typedef struct {
-    unsigned char key[TLS_OCSP_KEY_SIZE];
-    tls_ocsp_status_t status;     /* GOOD, REVOKED or UNKNOWN */
-    apr_time_t revoked_at;
-    apr_time_t expires;           /* the answer's nextUpdate */
-    apr_time_t used;              /* 0: a free slot */
-} cache_slot_t;
-
-typedef struct {
-#if APR_HAS_THREADS
-    apr_thread_mutex_t *mutex;
-#endif
-    cache_slot_t slot[TLS_OCSP_CACHE_SLOTS];
-} lru_t;
-
 /* This child's answers, made at child_init where a server checks client
  * certificates by OCSP; NULL elsewhere (and in the parent). */
-static lru_t *lru;
+static tls_lru_t *lru;
 
-static void lru_lock(void)
-{
-#if APR_HAS_THREADS
-    if (lru->mutex) {
-        apr_thread_mutex_lock(lru->mutex);
-    }
-#endif
-}
+/* What the cache keeps of an answer. */
+typedef struct {
+    tls_ocsp_status_t status;     /* GOOD, REVOKED or UNKNOWN */
+    apr_time_t revoked_at;
+    apr_time_t next_update;
+} kept_answer_t;
 
-static void lru_unlock(void)
+static void answer_out(const void *val, apr_size_t len, void *baton)
 {
-#if APR_HAS_THREADS
-    if (lru->mutex) {
-        apr_thread_mutex_unlock(lru->mutex);
-    }
-#endif
+    const kept_answer_t *k = val;
+    tls_ocsp_answer_t *ans = baton;
+
+    (void)len;
+    ans->status = k->status;
+    ans->revoked_at = k->revoked_at;
+    ans->next_update = k->next_update;
 }
 
 /* The answer kept for key and still valid at now, into *ans. */
 static int lru_find(const unsigned char *key, apr_time_t now,
                     tls_ocsp_answer_t *ans)
 {
-    int i, found = 0;
-
-    if (!lru) {
-        return 0;
-    }
-    lru_lock();
-    for (i = 0; i < TLS_OCSP_CACHE_SLOTS; ++i) {
-        cache_slot_t *e = &lru->slot[i];
-
-        if (e->used && !memcmp(e->key, key, TLS_OCSP_KEY_SIZE)) {
-            if (e->expires <= now) {
-                e->used = 0;
-                break;
-            }
-            e->used = now;
-            ans->status = e->status;
-            ans->revoked_at = e->revoked_at;
-            ans->next_update = e->expires;
-            found = 1;
-            break;
-        }
-    }
-    lru_unlock();
-    return found;
+    return tls_lru_get(lru, key, TLS_OCSP_KEY_SIZE, now, answer_out, ans);
 }
 
-/* Keeps an answer with a nextUpdate still ahead in the slot of its key, a
- * free one or the least recently used. */
+/* Keeps an answer until its nextUpdate. */
 static void lru_store(const unsigned char *key, const tls_ocsp_answer_t *ans,
                       apr_time_t now)
 {
-    cache_slot_t *e, *victim = NULL;
-    int i;
+    kept_answer_t k;
 
-    if (!lru || ans->next_update <= now) {
-        return;
-    }
-    lru_lock();
-    for (i = 0; i < TLS_OCSP_CACHE_SLOTS; ++i) {
-        e = &lru->slot[i];
-        if (e->used && !memcmp(e->key, key, TLS_OCSP_KEY_SIZE)) {
-            victim = e;
-            break;
-        }
-        if (!victim || e->used < victim->used) {
-            victim = e;
-        }
-    }
-    memcpy(victim->key, key, TLS_OCSP_KEY_SIZE);
-    victim->status = ans->status;
-    victim->revoked_at = ans->revoked_at;
-    victim->expires = ans->next_update;
-    victim->used = now;
-    lru_unlock();
+    memset(&k, 0, sizeof(k));
+    k.status = ans->status;
+    k.revoked_at = ans->revoked_at;
+    k.next_update = ans->next_update;
+    tls_lru_put(lru, key, TLS_OCSP_KEY_SIZE, &k, sizeof(k), ans->next_update,
+                now);
 }
 
 static void shared_key(const unsigned char *key, unsigned char *out)
@@ -503,14 +449,8 @@ static void tls_client_ocsp_child_init(apr_pool_t *p, server_rec *s)
     if (!checks_ocsp(s)) {
         return;
     }
-    lru = apr_pcalloc(p, sizeof(*lru));
-#if APR_HAS_THREADS
-    if (apr_thread_mutex_create(&lru->mutex, APR_THREAD_MUTEX_DEFAULT, p)
-        != APR_SUCCESS) {
-        /* without a lock, no cache */
-        lru = NULL;
-    }
-#endif
+    /* without a lock, no cache */
+    lru = tls_lru_create(p, TLS_OCSP_CACHE_SLOTS);
 }
 
 void tls_client_ocsp_register_hooks(apr_pool_t *p)
