@@ -6,6 +6,8 @@
  * socket timeout mod_tls sets is set here, for a deadline's reads. */
 #include <httpd.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <apr_strings.h>
 #include <http_connection.h>
@@ -44,9 +46,8 @@ struct tls_filter_t {
     int read_timeup;             /* the last read hit the socket's timeout */
     int timed_out;               /* a read or write hit the deadline */
 
-    int corked;                  /* GnuTLS gathers small writes */
-    apr_size_t corked_len;       /* plaintext it holds for one record */
-    int key_update_owed;         /* see write_data */
+    char *gather;                /* small writes, for one record (malloc) */
+    apr_size_t gather_len;
     int renegotiation_refused;   /* logged once per connection */
     const char *label;           /* names the peer in messages, or NULL */
 };
@@ -557,7 +558,7 @@ static apr_status_t eat_crlf(tls_filter_t *f)
     return APR_SUCCESS;
 }
 
-static apr_status_t uncork(tls_filter_t *f);
+static apr_status_t gather_flush(tls_filter_t *f);
 
 static apr_status_t tls_filter_in(ap_filter_t *fl, apr_bucket_brigade *bb,
                                   ap_input_mode_t mode, apr_read_type_e block,
@@ -572,8 +573,8 @@ static apr_status_t tls_filter_in(ap_filter_t *fl, apr_bucket_brigade *bb,
     /* whoever reads may be waiting for the answer to what it wrote last,
      * unflushed (a backend, for mod_proxy's request): it goes out, as
      * read_raw() does with the records made */
-    if (f->corked && f->mode == TLS_FILTER_TLS
-        && (rv = uncork(f)) != APR_SUCCESS) {
+    if (f->gather_len && f->mode == TLS_FILTER_TLS
+        && (rv = gather_flush(f)) != APR_SUCCESS) {
         return rv;
     }
     if (f->mode == TLS_FILTER_DEAD || f->mode == TLS_FILTER_WAITING) {
@@ -600,48 +601,14 @@ static apr_status_t tls_filter_in(ap_filter_t *fl, apr_bucket_brigade *bb,
     }
 }
 
-static apr_status_t uncork(tls_filter_t *f)
-{
-    int rv;
-
-    if (!f->corked) {
-        return APR_SUCCESS;
-    }
-    f->corked = 0;
-    f->corked_len = 0;
-    do {
-        rv = gnutls_record_uncork(f->session, GNUTLS_RECORD_WAIT);
-    } while (rv == GNUTLS_E_AGAIN || rv == GNUTLS_E_INTERRUPTED);
-    return rv < 0 ? tls_filter_fail(f, rv, "write") : APR_SUCCESS;
-}
-
-void tls_filter_key_update_asked(tls_filter_t *f)
-{
-    f->key_update_owed = 1;
-}
-
-/* Small writes gather into full records, across filter calls (response
- * headers and body arrive apart), until a record is full or the stream
- * says flush; large ones go out record by record, passed down as they
- * pile up so memory stays bounded. GnuTLS 3.7's gnutls_record_cork()
- * forgets a KeyUpdate it owes the client, so the first write after the
- * client asked for one goes out uncorked, which sends the KeyUpdate. */
-static apr_status_t write_data(tls_filter_t *f, const char *data,
+/* Encrypts data into records, passed down as they pile up so memory
+ * stays bounded. */
+static apr_status_t send_plain(tls_filter_t *f, const char *data,
                                apr_size_t len)
 {
     apr_status_t rv;
     ssize_t n;
 
-    if (len < TLS_RECORD_MAX && !f->key_update_owed) {
-        if (!f->corked) {
-            gnutls_record_cork(f->session);
-            f->corked = 1;
-        }
-    }
-    else if ((rv = uncork(f)) != APR_SUCCESS) {
-        return rv;
-    }
-    f->key_update_owed = 0;
     while (len > 0) {
         n = gnutls_record_send(f->session, data, len);
         if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
@@ -652,12 +619,67 @@ static apr_status_t write_data(tls_filter_t *f, const char *data,
         }
         data += n;
         len -= (apr_size_t)n;
-        if (f->corked && (f->corked_len += (apr_size_t)n) >= TLS_RECORD_MAX
-            && (rv = uncork(f)) != APR_SUCCESS) {
-            return rv;
-        }
         if (f->raw_out_len >= TLS_OUT_PASS_THRESHOLD
             && (rv = tls_filter_send(f, 0)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The gathered writes go out as one record; the buffer goes back to the
+ * heap, so that an idle connection holds none (GnuTLS's own corking
+ * would keep its buffer, as large as the largest record, per session). */
+static apr_status_t gather_flush(tls_filter_t *f)
+{
+    apr_status_t rv;
+
+    if (!f->gather_len) {
+        return APR_SUCCESS;
+    }
+    rv = send_plain(f, f->gather, f->gather_len);
+    free(f->gather);
+    f->gather = NULL;
+    f->gather_len = 0;
+    return rv;
+}
+
+static apr_status_t gather_free(void *data)
+{
+    tls_filter_t *f = data;
+
+    free(f->gather);
+    f->gather = NULL;
+    return APR_SUCCESS;
+}
+
+/* Small writes gather into full records, across filter calls (response
+ * headers and body arrive apart), until a record is full or the stream
+ * says flush; large ones go out record by record. */
+static apr_status_t write_data(tls_filter_t *f, const char *data,
+                               apr_size_t len)
+{
+    apr_status_t rv;
+    apr_size_t take;
+
+    if (len >= TLS_RECORD_MAX) {
+        if ((rv = gather_flush(f)) != APR_SUCCESS) {
+            return rv;
+        }
+        return send_plain(f, data, len);
+    }
+    while (len > 0) {
+        if (!f->gather && !(f->gather = malloc(TLS_RECORD_MAX))) {
+            return send_plain(f, data, len);
+        }
+        take = TLS_RECORD_MAX - f->gather_len;
+        take = take < len ? take : len;
+        memcpy(f->gather + f->gather_len, data, take);
+        f->gather_len += take;
+        data += take;
+        len -= take;
+        if (f->gather_len == TLS_RECORD_MAX
+            && (rv = gather_flush(f)) != APR_SUCCESS) {
             return rv;
         }
     }
@@ -674,7 +696,7 @@ static apr_status_t pass_meta(tls_filter_t *f, apr_bucket *b)
 {
     apr_status_t rv;
 
-    if (ends_output(b) && (rv = uncork(f)) != APR_SUCCESS) {
+    if (ends_output(b) && (rv = gather_flush(f)) != APR_SUCCESS) {
         return rv;
     }
     if (AP_BUCKET_IS_EOC(b) && f->mode == TLS_FILTER_TLS) {
@@ -713,7 +735,7 @@ static apr_status_t write_bucket(tls_filter_t *f, apr_bucket *b)
     rv = apr_bucket_read(b, &data, &len, APR_NONBLOCK_READ);
     if (APR_STATUS_IS_EAGAIN(rv)) {
         /* a slow source (CGI): let the client have what we have */
-        if ((rv = uncork(f)) == APR_SUCCESS
+        if ((rv = gather_flush(f)) == APR_SUCCESS
             && (rv = tls_filter_send(f, 1)) == APR_SUCCESS) {
             rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
         }
@@ -779,6 +801,7 @@ tls_filter_t *tls_filter_attach(conn_rec *c, gnutls_session_t session,
     f->plain_in = apr_brigade_create(c->pool, c->bucket_alloc);
     f->raw_out = apr_brigade_create(c->pool, c->bucket_alloc);
     f->block = APR_BLOCK_READ;
+    apr_pool_cleanup_register(c->pool, f, gather_free, apr_pool_cleanup_null);
     f->in_f = ap_add_input_filter_handle(tls_in_filter_handle, f, NULL, c);
     f->out_f = ap_add_output_filter_handle(tls_out_filter_handle, f, NULL, c);
     gnutls_transport_set_ptr(session, f);

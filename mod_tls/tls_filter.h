@@ -76,7 +76,4 @@ void tls_filter_set_label(tls_filter_t *f, const char *label);
  * it had asked of our certificate, for the message of a failure. */
 const char *tls_filter_alert_text(tls_filter_t *f);
 
-/* A TLS 1.3 KeyUpdate of the client's asked for ours (see tls_filter.c). */
-void tls_filter_key_update_asked(tls_filter_t *f);
-
 #endif /* TLS_FILTER_H */

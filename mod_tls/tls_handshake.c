@@ -112,10 +112,6 @@ static int on_handshake_msg(gnutls_session_t session, unsigned htype,
          * first one chose the vhost */
         return on_client_hello(tc, msg);
     }
-    if (htype == GNUTLS_HANDSHAKE_KEY_UPDATE && when == GNUTLS_HOOK_POST
-        && msg->size == 1 && msg->data[0] == 1) {
-        tls_filter_key_update_asked(tc->filter);
-    }
     return 0;
 }
 
