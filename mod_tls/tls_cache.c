@@ -108,81 +108,6 @@ static void cache_unlock(tls_global_t *g)
     }
 }
 
-static int db_store(void *ptr, gnutls_datum_t key, gnutls_datum_t data)
-{
-    tls_conn_t *tc = ptr;
-    tls_global_t *g = tc->sc->global;
-    apr_time_t expiry = apr_time_now()
-                        + apr_time_from_sec(tc->sc->cache_timeout);
-    apr_status_t rv;
-
-    cache_lock(g);
-    rv = g->cache_provider->store(g->cache_instance, g->main_server, key.data,
-                                  key.size, expiry, data.data, data.size,
-                                  tc->c->pool);
-    cache_unlock(g);
-    if (rv != APR_SUCCESS) {
-        /* the client will do a full handshake next time, nothing worse */
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, rv, tc->c,
-                      "storing the TLS session in the %s cache failed",
-                      g->cache_provider->name);
-        return -1;
-    }
-    tls_stats_count(TLS_STAT_CACHE_STORES);
-    return 0;
-}
-
-static gnutls_datum_t db_fetch(void *ptr, gnutls_datum_t key)
-{
-    tls_conn_t *tc = ptr;
-    tls_global_t *g = tc->sc->global;
-    gnutls_datum_t out = { NULL, 0 };
-    unsigned char *buf;
-    unsigned int len = TLS_SESSION_MAX;
-    apr_status_t rv;
-
-    if (tc->renegotiating) {
-        /* resuming would skip the CertificateRequest it is for */
-        return out;
-    }
-    buf = apr_palloc(tc->c->pool, TLS_SESSION_MAX);
-    cache_lock(g);
-    rv = g->cache_provider->retrieve(g->cache_instance, g->main_server,
-                                     key.data, key.size, buf, &len,
-                                     tc->c->pool);
-    cache_unlock(g);
-    if (rv != APR_SUCCESS) {
-        if (!APR_STATUS_IS_NOTFOUND(rv)) {
-            ap_log_cerror(APLOG_MARK, APLOG_INFO, rv, tc->c,
-                          "looking up the TLS session in the %s cache "
-                          "failed; doing a full handshake",
-                          g->cache_provider->name);
-        }
-        tls_stats_count(TLS_STAT_CACHE_MISSES);
-        return out;
-    }
-    /* GnuTLS frees what we return */
-    if ((out.data = gnutls_malloc(len))) {
-        memcpy(out.data, buf, len);
-        out.size = len;
-    }
-    tls_stats_count(TLS_STAT_CACHE_HITS);
-    return out;
-}
-
-static int db_remove(void *ptr, gnutls_datum_t key)
-{
-    tls_conn_t *tc = ptr;
-    tls_global_t *g = tc->sc->global;
-    apr_status_t rv;
-
-    cache_lock(g);
-    rv = g->cache_provider->remove(g->cache_instance, g->main_server,
-                                   key.data, key.size, tc->c->pool);
-    cache_unlock(g);
-    return rv == APR_SUCCESS ? 0 : -1;
-}
-
 apr_status_t tls_cache_put(tls_global_t *g, const unsigned char *key,
                            unsigned klen, apr_time_t expiry,
                            const unsigned char *data, unsigned len,
@@ -215,6 +140,74 @@ apr_status_t tls_cache_get(tls_global_t *g, const unsigned char *key,
                                      klen, buf, len, p);
     cache_unlock(g);
     return rv;
+}
+
+static int db_store(void *ptr, gnutls_datum_t key, gnutls_datum_t data)
+{
+    tls_conn_t *tc = ptr;
+    tls_global_t *g = tc->sc->global;
+    apr_time_t expiry = apr_time_now()
+                        + apr_time_from_sec(tc->sc->cache_timeout);
+    apr_status_t rv;
+
+    rv = tls_cache_put(g, key.data, key.size, expiry, data.data, data.size,
+                       tc->c->pool);
+    if (rv != APR_SUCCESS) {
+        /* the client will do a full handshake next time, nothing worse */
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, rv, tc->c,
+                      "storing the TLS session in the %s cache failed",
+                      g->cache_provider->name);
+        return -1;
+    }
+    tls_stats_count(TLS_STAT_CACHE_STORES);
+    return 0;
+}
+
+static gnutls_datum_t db_fetch(void *ptr, gnutls_datum_t key)
+{
+    tls_conn_t *tc = ptr;
+    tls_global_t *g = tc->sc->global;
+    gnutls_datum_t out = { NULL, 0 };
+    unsigned char *buf;
+    unsigned int len = TLS_SESSION_MAX;
+    apr_status_t rv;
+
+    if (tc->renegotiating) {
+        /* resuming would skip the CertificateRequest it is for */
+        return out;
+    }
+    buf = apr_palloc(tc->c->pool, TLS_SESSION_MAX);
+    rv = tls_cache_get(g, key.data, key.size, buf, &len, tc->c->pool);
+    if (rv != APR_SUCCESS) {
+        if (!APR_STATUS_IS_NOTFOUND(rv)) {
+            ap_log_cerror(APLOG_MARK, APLOG_INFO, rv, tc->c,
+                          "looking up the TLS session in the %s cache "
+                          "failed; doing a full handshake",
+                          g->cache_provider->name);
+        }
+        tls_stats_count(TLS_STAT_CACHE_MISSES);
+        return out;
+    }
+    /* GnuTLS frees what we return */
+    if ((out.data = gnutls_malloc(len))) {
+        memcpy(out.data, buf, len);
+        out.size = len;
+    }
+    tls_stats_count(TLS_STAT_CACHE_HITS);
+    return out;
+}
+
+static int db_remove(void *ptr, gnutls_datum_t key)
+{
+    tls_conn_t *tc = ptr;
+    tls_global_t *g = tc->sc->global;
+    apr_status_t rv;
+
+    cache_lock(g);
+    rv = g->cache_provider->remove(g->cache_instance, g->main_server,
+                                   key.data, key.size, tc->c->pool);
+    cache_unlock(g);
+    return rv == APR_SUCCESS ? 0 : -1;
 }
 
 void tls_cache_bind(tls_conn_t *tc)
@@ -390,25 +383,25 @@ static int tls_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return cache_init(pconf, ptemp, s, g) == APR_SUCCESS ? OK : !OK;
 }
 
-/* `apachectl -t`: a TLSSessionCache that cannot be made stops it too. */
-static void tls_cache_test_config(apr_pool_t *pconf, server_rec *s)
+/* A TLSSessionCache that cannot be made. */
+static const char *check_cache(apr_pool_t *p, server_rec *s)
 {
     tls_global_t *g = tls_conf_srv_get(s)->global;
     const ap_socache_provider_t *prov;
     ap_socache_instance_t *inst;
-    apr_pool_t *ptemp;
     const char *err;
 
-    if (!g->cache_spec) {
-        return;
+    if (g->cache_spec
+        && (err = cache_create(p, p, g->cache_spec, &prov, &inst))) {
+        return tls_conf_pos_error(p, &g->cache_pos, "%s", err);
     }
-    apr_pool_create(&ptemp, pconf);
-    if ((err = cache_create(ptemp, ptemp, g->cache_spec, &prov, &inst))) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s",
-                     tls_conf_pos_error(ptemp, &g->cache_pos, "%s", err));
-        exit(1);
-    }
-    apr_pool_destroy(ptemp);
+    return NULL;
+}
+
+/* `apachectl -t`: a TLSSessionCache that cannot be made stops it too. */
+static void tls_cache_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    tls_conf_check_test_config(pconf, s, check_cache);
 }
 
 /* ---------------------------------------------------------------- backends

@@ -569,17 +569,38 @@ static const char *cert_cea(apr_pool_t *p, gnutls_x509_crt_t crt)
                        "\" }", NULL);
 }
 
-static const char *cert_pem(apr_pool_t *p, gnutls_x509_crt_t crt)
+const char *tls_certvars_crt_pem(apr_pool_t *p, gnutls_x509_crt_t crt)
 {
     gnutls_datum_t out = { NULL, 0 };
     const char *pem;
 
     if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &out) < 0) {
-        return "";
+        return NULL;
     }
     pem = apr_pstrmemdup(p, (const char *)out.data, out.size);
     gnutls_free(out.data);
     return pem;
+}
+
+const char *tls_certvars_subject(apr_pool_t *p, gnutls_x509_crt_t crt)
+{
+    gnutls_datum_t dn = { NULL, 0 };
+    const char *s;
+
+    if (gnutls_x509_crt_get_dn3(crt, &dn, 0) < 0) {
+        return NULL;
+    }
+    s = apr_pstrmemdup(p, (const char *)dn.data, dn.size);
+    gnutls_free(dn.data);
+    return s;
+}
+
+/* the variables' form: empty when it cannot be had */
+static const char *cert_pem(apr_pool_t *p, gnutls_x509_crt_t crt)
+{
+    const char *pem = tls_certvars_crt_pem(p, crt);
+
+    return pem ? pem : "";
 }
 
 static const char *dn_var(apr_pool_t *p, gnutls_x509_crt_t crt,

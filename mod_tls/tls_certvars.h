@@ -34,6 +34,13 @@ const char *tls_certvars_legacy_dn(apr_pool_t *p, gnutls_x509_crt_t crt);
 /* Parses DER into a certificate freed with pool p. */
 gnutls_x509_crt_t tls_certvars_parse(apr_pool_t *p, const gnutls_datum_t *der);
 
+/* The certificate in PEM; NULL when it cannot be exported. */
+const char *tls_certvars_crt_pem(apr_pool_t *p, gnutls_x509_crt_t crt);
+
+/* Its subject in RFC 4514 form, as log lines name certificates; NULL when
+ * it has none that can be read. */
+const char *tls_certvars_subject(apr_pool_t *p, gnutls_x509_crt_t crt);
+
 /* Hands a certificate (e.g. a copy GnuTLS made) to pool p, which frees it. */
 void tls_certvars_adopt(apr_pool_t *p, gnutls_x509_crt_t crt);
 

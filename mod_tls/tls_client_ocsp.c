@@ -128,18 +128,6 @@ static void shared_store(tls_global_t *g, apr_pool_t *p,
 
 /* ------------------------------------------------------------ the chain */
 
-static const char *subject_of(apr_pool_t *p, gnutls_x509_crt_t crt)
-{
-    gnutls_datum_t dn = { NULL, 0 };
-    const char *s = "(no subject)";
-
-    if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
-        s = apr_pstrmemdup(p, (const char *)dn.data, dn.size);
-        gnutls_free(dn.data);
-    }
-    return s;
-}
-
 /* Whether crt is itself one of the trust anchors. */
 static int is_anchor(gnutls_x509_trust_list_t tl, gnutls_x509_crt_t crt)
 {
@@ -308,8 +296,10 @@ static int check_one(tls_conn_t *tc, apr_pool_t *p, gnutls_x509_crt_t cert,
 
     memset(&ans, 0, sizeof(ans));
     if (depth > 0) {
+        const char *subject = tls_certvars_subject(p, cert);
+
         whose = apr_psprintf(p, " for the CA certificate '%s'",
-                             subject_of(p, cert));
+                             subject ? subject : "(no subject)");
     }
     if (!(url = responder_for(p, sc, cert))) {
         fault->reason = "no OCSP responder known";
@@ -425,8 +415,8 @@ static const char *check_settings(apr_pool_t *p, server_rec *main_s)
                 || sc->client_ocsp == TLS_CLIENT_OCSP_ON)) {
             return tls_conf_pos_error(p, &sc->ocsp_override_pos, "on needs "
                                       "a TLSClientOCSPDefaultResponder to "
-                                      "ask (for %s:%d)", s->server_hostname,
-                                      s->port);
+                                      "ask (for %s)",
+                                      tls_conf_server_id(p, s));
         }
     }
     return NULL;

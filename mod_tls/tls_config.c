@@ -405,11 +405,15 @@ void tls_conf_check_test_config(apr_pool_t *pconf, server_rec *s,
     const char *err;
 
     apr_pool_create(&ptemp, pconf);
-    if ((err = check(ptemp, s))) {
+    err = check(ptemp, s);
+    if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
+    }
+    /* what the check built goes with the pool, also before exit() */
+    apr_pool_destroy(ptemp);
+    if (err) {
         exit(1);
     }
-    apr_pool_destroy(ptemp);
 }
 
 const char *tls_conf_server_id(apr_pool_t *p, const server_rec *s)

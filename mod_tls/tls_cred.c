@@ -21,6 +21,7 @@
 #include <gnutls/pkcs11.h>
 #include <unixd.h>
 
+#include "tls_certvars.h"
 #include "tls_config.h"
 #include "tls_cred.h"
 #include "tls_md.h"
@@ -115,7 +116,6 @@ static int ecdsa_group(gnutls_x509_crt_t crt)
 static const char *inspect_leaf(apr_pool_t *p, tls_cert_t *cert)
 {
     gnutls_x509_crt_t crt;
-    gnutls_datum_t dn = { NULL, 0 };
     int rv;
 
     if ((rv = gnutls_x509_crt_init(&crt)) < 0) {
@@ -131,10 +131,7 @@ static const char *inspect_leaf(apr_pool_t *p, tls_cert_t *cert)
     cert->preference = key_preference(
         gnutls_x509_crt_get_pk_algorithm(crt, NULL));
     cert->group = ecdsa_group(crt);
-    if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
-        cert->subject = apr_pstrmemdup(p, (char *)dn.data, dn.size);
-        gnutls_free(dn.data);
-    }
+    cert->subject = tls_certvars_subject(p, crt);
     gnutls_x509_crt_deinit(crt);
     return NULL;
 }
@@ -1003,21 +1000,15 @@ static int tls_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 /* `apachectl -t` does not run post_config, yet must fail on a TLS server
  * that cannot start; the check runs in a pool thrown away after. */
+static const char *check_all(apr_pool_t *ptemp, server_rec *s)
+{
+    tls_conf_apply_defaults(s);
+    return setup_all(ptemp, ptemp, s, 1);
+}
+
 static void tls_hook_test_config(apr_pool_t *pconf, server_rec *s)
 {
-    apr_pool_t *ptemp;
-    const char *err;
-
-    apr_pool_create(&ptemp, pconf);
-    tls_conf_apply_defaults(s);
-    err = setup_all(ptemp, ptemp, s, 1);
-    if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
-        /* what was built before the error goes with the pool */
-        apr_pool_destroy(ptemp);
-        exit(1);
-    }
-    apr_pool_destroy(ptemp);
+    tls_conf_check_test_config(pconf, s, check_all);
 }
 
 void tls_cred_register_hooks(apr_pool_t *p)

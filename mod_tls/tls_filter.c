@@ -627,9 +627,20 @@ static apr_status_t send_plain(tls_filter_t *f, const char *data,
     return APR_SUCCESS;
 }
 
-/* The gathered writes go out as one record; the buffer goes back to the
- * heap, so that an idle connection holds none (GnuTLS's own corking
- * would keep its buffer, as large as the largest record, per session). */
+/* The gather buffer goes back to the heap, so that an idle connection
+ * holds none (GnuTLS's own corking would keep its buffer, as large as the
+ * largest record, per session). Also the connection pool's cleanup. */
+static apr_status_t gather_free(void *data)
+{
+    tls_filter_t *f = data;
+
+    free(f->gather);
+    f->gather = NULL;
+    f->gather_len = 0;
+    return APR_SUCCESS;
+}
+
+/* The gathered writes go out as one record. */
 static apr_status_t gather_flush(tls_filter_t *f)
 {
     apr_status_t rv;
@@ -638,19 +649,8 @@ static apr_status_t gather_flush(tls_filter_t *f)
         return APR_SUCCESS;
     }
     rv = send_plain(f, f->gather, f->gather_len);
-    free(f->gather);
-    f->gather = NULL;
-    f->gather_len = 0;
+    gather_free(f);
     return rv;
-}
-
-static apr_status_t gather_free(void *data)
-{
-    tls_filter_t *f = data;
-
-    free(f->gather);
-    f->gather = NULL;
-    return APR_SUCCESS;
 }
 
 /* Small writes gather into full records, across filter calls (response

@@ -30,7 +30,15 @@ typedef struct {
 static const char *parse_url(apr_pool_t *p, const char *url, ocsp_url_t *u)
 {
     apr_uri_t uri;
+    const char *c;
 
+    /* it goes into a request line and a Host header as it is */
+    for (c = url; *c; ++c) {
+        if (apr_iscntrl(*c) || apr_isspace(*c)) {
+            /* (not repeated here: it would carry them into the log) */
+            return "the URL holds spaces or control characters";
+        }
+    }
     if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme) {
         return apr_psprintf(p, "'%s' is not a URL", url);
     }

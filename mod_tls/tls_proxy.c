@@ -10,10 +10,9 @@
 #include <httpd.h>
 #include <arpa/inet.h>
 #include <apr_strings.h>
+#include <http_protocol.h>
 
 #include "tls_proxy.h"
-
-#define TLS_ALPN_HTTP11 "http/1.1"
 
 /* Reads a name as an IP address into tc->peer_ip, if it is one. */
 static void peer_address(tls_conn_t *tc, const char *name)
@@ -33,7 +32,7 @@ static const char *offer_alpn(tls_conn_t *tc)
     apr_pool_t *p = tc->c->pool;
     const char *note = apr_table_get(tc->c->notes,
                                      "proxy-request-alpn-protos");
-    char *list = apr_pstrdup(p, note ? note : TLS_ALPN_HTTP11);
+    char *list = apr_pstrdup(p, note ? note : AP_PROTOCOL_HTTP1);
     char *tok, *last;
     gnutls_datum_t *protos;
     int i, rv;
@@ -59,7 +58,7 @@ static const char *offer_alpn(tls_conn_t *tc)
 
         protos[i].data = (unsigned char *)name;
         protos[i].size = (unsigned)strlen(name);
-        if (!strcmp(name, TLS_ALPN_HTTP11)) {
+        if (!strcmp(name, AP_PROTOCOL_HTTP1)) {
             tc->alpn_needed = 0;
         }
     }

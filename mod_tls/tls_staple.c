@@ -27,6 +27,7 @@
 #include <gnutls/ocsp.h>
 #include <gnutls/x509.h>
 
+#include "tls_certvars.h"
 #include "tls_staple.h"
 
 APLOG_USE_MODULE(tls);
@@ -195,19 +196,6 @@ static int staple_cb(gnutls_session_t session, void *ptr,
     return GNUTLS_E_NO_CERTIFICATE_STATUS;
 }
 
-static const char *pem_of(apr_pool_t *p, gnutls_x509_crt_t crt)
-{
-    gnutls_datum_t out = { NULL, 0 };
-    const char *pem;
-
-    if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &out) < 0) {
-        return NULL;
-    }
-    pem = apr_pstrmemdup(p, (const char *)out.data, out.size);
-    gnutls_free(out.data);
-    return pem;
-}
-
 /* What the sources need to know of a certificate: its id, serial, issuer
  * name, and the PEM of it and its issuer (which must be in its chain file;
  * one without, a self-signed fallback say, cannot be stapled). */
@@ -227,10 +215,10 @@ static staple_t *staple_make(apr_pool_t *p, const tls_cert_t *cert)
     for (i = 1; i < n && !issuer_pem; ++i) {
         if (gnutls_x509_crt_check_issuer(crts[0], crts[i])
             && !gnutls_x509_crt_check_issuer(crts[0], crts[0])) {
-            issuer_pem = pem_of(p, crts[i]);
+            issuer_pem = tls_certvars_crt_pem(p, crts[i]);
         }
     }
-    leaf_pem = pem_of(p, crts[0]);
+    leaf_pem = tls_certvars_crt_pem(p, crts[0]);
     if (issuer_pem && leaf_pem
         && gnutls_x509_crt_export2(crts[0], GNUTLS_X509_FMT_DER, &der) >= 0) {
         st = apr_pcalloc(p, sizeof(*st));

@@ -51,6 +51,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "tls_certvars.h"
 #include "tls_ocsp.h"
 #include "tls_staple_store.h"
 #include "tls_stapler.h"
@@ -106,12 +107,6 @@ static apr_array_header_t *entries;   /* entry_t* */
 static apr_hash_t *by_id;             /* id -> entry_t* */
 static apr_hash_t *lines;             /* tls_response_file_t* -> line_t* */
 
-static apr_status_t crt_free(void *data)
-{
-    gnutls_x509_crt_deinit(data);
-    return APR_SUCCESS;
-}
-
 /* The leaf and issuer from the PEM a source is given (the two of them),
  * freed with p. */
 static int parse_pair(apr_pool_t *p, const char *pem, gnutls_x509_crt_t *leaf,
@@ -126,8 +121,7 @@ static int parse_pair(apr_pool_t *p, const char *pem, gnutls_x509_crt_t *leaf,
         return 0;
     }
     for (i = 0; i < n; ++i) {
-        apr_pool_cleanup_register(p, crts[i], crt_free,
-                                  apr_pool_cleanup_null);
+        tls_certvars_adopt(p, crts[i]);
     }
     if (n >= 2) {
         *leaf = crts[0];

@@ -146,17 +146,13 @@ static int chain_depth(const gnutls_datum_t *certs, unsigned n)
 static const char *subject_of(apr_pool_t *p, const gnutls_datum_t *der)
 {
     gnutls_x509_crt_t crt = parse_der(der);
-    gnutls_datum_t dn = { NULL, 0 };
-    const char *s = "(unparsable certificate)";
+    const char *s = NULL;
 
     if (crt) {
-        if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
-            s = apr_pstrmemdup(p, (const char *)dn.data, dn.size);
-            gnutls_free(dn.data);
-        }
+        s = tls_certvars_subject(p, crt);
         gnutls_x509_crt_deinit(crt);
     }
-    return s;
+    return s ? s : "(unparsable certificate)";
 }
 
 /* Keeps what the request variables need of an accepted certificate. */
