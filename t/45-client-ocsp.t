@@ -471,6 +471,7 @@ not_verified('othersig', 'bob', 'OCSP response not valid', "signed by another CA
     my ($rc, $out) = $ok->configtest;
     is($rc, 0, 'apache2 -t accepts every TLSClientOCSP* directive, an IPv6 responder URL with path and query')
         or diag($out);
+    like($out, qr/Syntax OK/, '... Syntax OK');
 }
 
 finish();

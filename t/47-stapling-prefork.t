@@ -20,6 +20,7 @@ use TLSTestCache qw(prefork_children resume_log_conf resume_log);
 use TLSTestOCSP;
 use Test::More;
 use POSIX ();
+use IO::Socket::INET;
 use Time::HiRes qw(time);
 
 my %relay = map { $_ => TLSTestOCSP::Relay->new } qw(main fail hang new);
@@ -117,7 +118,9 @@ for my $v ('1.3', '1.2') {
 # and fetch nothing else again
 ok(wait_until(sub { $relay{fail}->count >= 2 }, timeout => 20), 'prefork: a failed fetch is retried');
 is($relay{main}->count, 2, '... and meanwhile nothing else was fetched again');
-is(stapled(1)->{staple}, undef, '... its certificate has no staple');
+$r = stapled(1);
+ok($r->{ok}, '... its certificate serves handshakes');
+is($r->{staple}, undef, '... without a staple');
 $relay{fail}->set('pass');
 ok(wait_until(sub { stapled(1)->{staple} }, timeout => 35), '... until its responder answers');
 
@@ -132,12 +135,26 @@ ok(wait_until(sub { stapled(1)->{staple} }, timeout => 35), '... until its respo
     ok($slowest < 3, sprintf('... at once: the slowest took %.2f s', $slowest));
 }
 
+# four status requests on four connections open at once: four children
+# answer (the request log names them), and all say the same
 {
-    my %seen;
-    for (1 .. 4) {
-        my $st = staple_status($h->port(4));
+    my @socks = map {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $h->port(4)) or die "connect: $!"
+    } 1 .. 4;
+    print {$socks[$_ - 1]} "GET /server-status?auto&c$_ HTTP/1.0\r\nHost: localhost\r\n\r\n" for 1 .. 4;
+    my (%seen, %pid);
+    for my $k (1 .. 4) {
+        my $page = do { local $/; readline($socks[$k - 1]) } // '';
+        my $st = staple_status_of($page);
+        is(scalar(keys %$st), 5, "mod_status from connection $k: a line for each of the five certificates")
+            or diag($page);
         $seen{join ' ', map { "$_=$st->{$_}{Status}" } sort keys %$st} = 1;
+        my $row;
+        wait_until(sub { ($row) = grep { $_->{uri} eq "/server-status?auto&c$k" } @{resume_log($h)}; $row },
+                   timeout => 5);
+        $pid{$row->{pid}} = 1 if $row;
     }
+    is(scalar(keys %pid), 4, 'mod_status: four children answered');
     is(scalar(keys %seen), 1, 'mod_status: the same from whichever child answers');
     my $st = staple_status($h->port(4));
     is($st->{'CN=pf-ecdsa.localhost,O=mod_tls tests'}{Status}, 'good', 'mod_status: ECDSA good');

@@ -61,6 +61,7 @@ EOF
     my ($rc, $out) = $h->configtest;
     is($rc, 0, 'apache2 -t: a vhost whose certificates mod_md may provide is left to startup')
         or diag($out);
+    like($out, qr/Syntax OK/, '... Syntax OK');
     ok(!$h->try_start, 'startup refuses a TLS vhost that mod_md provides nothing for');
     my $line = $h->line_of(qr/TLSEngine on/);
     my $file = $h->conf_file;

@@ -35,6 +35,7 @@ my $h = TLSTest::Httpd->new(listen => 2, modules => ['md', 'http2'],
           . join('', map { md_vhost(name => $_, vh => $_) } @NAMES));
 my ($rc, $out) = $h->configtest;
 is($rc, 0, 'apache2 -t accepts the vhosts whose certificates mod_md provides') or diag($out);
+like($out, qr/Syntax OK/, '... Syntax OK');
 $ca->start(http_port => free_port(), tls_port => $h->port(1));
 $h->start;
 my $root = $ca->root_file;

@@ -67,6 +67,7 @@ sub pair {
     for my $srv (['mod_ssl', $ssl, 'the original'], ['mod_tls', $tls, 'the conversion']) {
         my ($rc, $out) = $srv->[1]->configtest;
         is($rc, 0, "$o{name}: apache2 -t with $srv->[0] accepts $srv->[2]") or diag($out);
+        like($out, qr/Syntax OK/, "$o{name}: ... Syntax OK");
     }
     return { ssl => $ssl, tls => $tls, conv => $conv, check => $check, gone => \@gone, name => $o{name} };
 }
@@ -231,6 +232,7 @@ SKIP: {
         $certs->($full);
         my ($rc, $out) = $full->configtest;
         is($rc, 0, 'httpd-ssl: apache2 -t accepts the whole conversion, proxy lines included') or diag($out);
+        like($out, qr/Syntax OK/, 'httpd-ssl: ... Syntax OK');
     }
     $p->{ssl}->start;
     $p->{tls}->start;

@@ -27,7 +27,7 @@ use warnings;
 use Scalar::Util ();
 use Exporter 'import';
 
-our @EXPORT = qw(response_file staple_get staple_info staple_status);
+our @EXPORT = qw(response_file staple_get staple_info staple_status staple_status_of);
 
 # ---------------------------------------------------------------- responder
 
@@ -208,9 +208,14 @@ sub staple_get {
 # { SUBJECT => { Source, Status, NextUpdate, LastFetch } }
 sub staple_status {
     my ($port) = @_;
-    my $r = plain_get($port, path => '/server-status?auto');
+    return staple_status_of(plain_get($port, path => '/server-status?auto')->{body});
+}
+
+# staple_status_of(BODY): the same, from a server-status?auto page
+sub staple_status_of {
+    my ($body) = @_;
     my (%n, %by);
-    while (($r->{body} // '') =~ /^TLSOCSPStapling(\d+)(\w+): (.*?)\r?$/mg) {
+    while (($body // '') =~ /^TLSOCSPStapling(\d+)(\w+): (.*?)\r?$/mg) {
         $n{$1}{$2} = $3;
     }
     $by{$_->{Certificate} // '?'} = $_ for values %n;

@@ -147,12 +147,18 @@ sub backend_log {
 }
 
 # proxy_counters(HTTPD, port => N): the TLS* lines of server-status?auto,
-# read over plain HTTP on the server's port N (default 0)
+# read over plain HTTP on the server's port N (default 0); dies when the
+# backend counters are not there, so that no difference of two missing
+# values can pass for "no handshake"
 sub proxy_counters {
     my ($h, %o) = @_;
     my $r = plain_get($h->port($o{port} // 0), path => '/server-status?auto');
     my %c;
-    $c{$1} = $2 while $r->{body} =~ /^(TLS\w+): (\d+)\r?$/mg;
+    $c{$1} = $2 while ($r->{body} // '') =~ /^(TLS\w+): (\d+)\r?$/mg;
+    for (qw(TLSProxyHandshakesFull TLSProxyHandshakesResumed TLSProxyHandshakesFailed)) {
+        die "proxy_counters: no $_ on server-status (HTTP " . ($r->{status} // 'none') . ")\n"
+            unless defined $c{$_};
+    }
     return \%c;
 }
 
