@@ -92,11 +92,16 @@ is($r->{status}, 200, 'the frontend serves on after the broken backends');
 my $n0 = @{backend_log($be)};
 $r = fetch("http://127.0.0.1:$F/short/index.html?1");
 is($r->{status}, 200, 'short keep-alive backend: first request: 200');
-sleep(2.5);
+# the backend's KeepAliveTimeout (1 s) ends it: the frontend's end of it
+# leaves the established state when the backend's FIN arrives
+my $established = sub { scalar grep { /\S/ } `ss -Htn state established '( dport = :$BS )'` };
+ok($established->() >= 1, 'the frontend keeps its backend connection alive');
+ok(wait_until(sub { $established->() == 0 }, timeout => 10), 'until the backend closes it');
 my $mark = $fe->log_mark;
 $r = fetch("http://127.0.0.1:$F/short/index.html?2");
 is($r->{status}, 200, 'after the backend closed the idle connection: 200');
 my @rows = @{backend_log($be)}[$n0 .. $#{backend_log($be)}];
+is(scalar @rows, 2, 'the backend saw both requests');
 isnt($rows[0]{port}, $rows[1]{port}, 'on a new backend connection');
 is(scalar(tls_errors($fe, $mark)), 0, 'and no mod_tls error');
 
