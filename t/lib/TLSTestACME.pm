@@ -199,7 +199,7 @@ sub _kill {
 }
 
 my @RUNNING;
-END { $_->stop for grep { defined } @RUNNING }
+END { local $?; $_->stop for grep { defined } @RUNNING }
 
 # ---------------------------------------------------------------- pebble
 

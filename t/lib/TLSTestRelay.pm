@@ -101,6 +101,6 @@ sub stop {
     $self->{pid} = undef;
 }
 
-END { $_->stop for @ALL }
+END { local $?; $_->stop for @ALL }
 
 1;

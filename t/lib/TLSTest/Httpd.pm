@@ -410,6 +410,6 @@ sub DESTROY {
     $self->stop if $self->running;
 }
 
-END { $_->stop for grep { $_->running } reverse all() }
+END { local $?; $_->stop for grep { $_->running } reverse all() }
 
 1;
